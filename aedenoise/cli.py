@@ -1,0 +1,64 @@
+"""The modes behind main.py: each checks its flags, then calls one library function."""
+from __future__ import annotations
+
+import logging
+
+from aedenoise.degradations import DegradationError
+from aedenoise.errors import UserError
+from input_pipeline import DataError, SourceError
+
+MODES = ('train', 'eval', 'summary', 'score')
+# Errors caused by what the user asked for: printed as one line, exit status 2.
+USER_ERRORS = (UserError, DegradationError, SourceError, DataError)
+
+
+class _LibraryInfoFilter(logging.Filter):
+  """Drops INFO records of libraries that narrate every step (Orbax's saves, JAX's TPU probe)."""
+  NOISY = ('/orbax/', '/jax/_src/xla_bridge.py', '/matplotlib/')
+
+  def filter(self, record):
+    return record.levelno >= logging.WARNING or not any(n in record.pathname for n in self.NOISY)
+
+
+def _quiet_library_logs():
+  from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
+  absl_logging.get_absl_handler().addFilter(_LibraryInfoFilter())
+
+
+def _require(flags, *names):
+  missing = [f'--{n}' for n in names if not getattr(flags, n)]
+  if missing:
+    raise UserError(f'--mode={flags.mode} needs {" and ".join(missing)}')
+
+
+def _config(config):
+  if config is None:
+    raise UserError('--config is required, e.g. --config=configs/dual_skip.py')
+  return config
+
+
+def run(mode: str, config, flags) -> None:
+  _quiet_library_logs()
+  # Imported here so that `--help` and flag errors do not pay for importing JAX.
+  from aedenoise import metrics, parallel, scoring, summary, train  # pylint: disable=g-import-not-at-top
+
+  if mode == 'score':
+    _require(flags, 'input', 'reference')
+    conv = metrics.Convention.from_config(config.eval) if config is not None else metrics.Convention()
+    scoring.score_folders(flags.input, flags.reference, conv)
+    return
+  config = _config(config)
+  if mode == 'summary':
+    model = train.create_model(config)
+    shape = train.input_shape(config)
+    rows, total = summary.layer_table(model, shape)
+    print(summary.format_table(config.model, shape, rows, total))
+    return
+  _require(flags, 'workdir')
+  parallel.initialize_distributed(flags.coordinator_address, flags.num_processes, flags.process_id)
+  if mode == 'train':
+    train.train_and_evaluate(config, flags.workdir)
+  elif mode == 'eval':
+    train.evaluate_checkpoint(config, flags.workdir)
+  else:
+    raise UserError(f'unknown mode {mode!r}')

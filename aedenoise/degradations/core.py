@@ -1,0 +1,154 @@
+"""Degradation specs: how configs name a degradation, sample its parameters and compose them.
+
+A spec is a plain mapping (a dict or an `ml_collections.ConfigDict`):
+
+    {'kind': 'gaussian', 'sigma': (0.05, 0.15), 'clip': True}
+
+`kind` names a function in `REGISTRY`; every other entry is a keyword argument. A number is used as
+is; a pair (lo, hi) is a range from which each image draws its own value uniformly. Two kinds
+compose others:
+
+    {'kind': 'one_of', 'options': {'gaussian': {...}, 'poisson': {...}}, 'weights': {...}}
+    {'kind': 'sequence', 'steps': {'blur': {...}, 'noise': {...}}}   # applied in order
+
+`one_of` picks one option per image (uniformly unless `weights` are given); its option names are the
+rows of the evaluation table. `build(spec)` returns `degrade(key, images[B,H,W,C]) -> images`, a pure
+function that splits `key` into one key per image, so an image's degradation depends only on its
+own key, never on the batch it sits in or on how that batch is sharded.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import jax
+import jax.numpy as jnp
+
+from aedenoise.degradations import noise
+
+REGISTRY: dict[str, Callable[..., jax.Array]] = {
+    'gaussian': noise.gaussian,
+    'poisson': noise.poisson,
+    'speckle': noise.speckle,
+    'salt_pepper': noise.salt_pepper,
+}
+COMPOSITIONS = ('one_of', 'sequence')
+
+Degrade = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+class DegradationError(ValueError):
+  """A spec that cannot be built; the message names the offending entry."""
+
+
+def _as_dict(spec) -> dict[str, Any]:
+  if hasattr(spec, 'to_dict'):
+    spec = spec.to_dict()
+  if not isinstance(spec, Mapping):
+    raise DegradationError(f'a degradation spec must be a mapping with a "kind", got {spec!r}')
+  return dict(spec)
+
+
+def _is_range(value) -> bool:
+  return isinstance(value, (tuple, list)) and len(value) == 2
+
+
+def _check_params(kind: str, fn, params: Mapping[str, Any]):
+  import inspect  # pylint: disable=g-import-not-at-top
+  sig = inspect.signature(fn)
+  accepted = [n for n, p in sig.parameters.items() if p.kind == p.KEYWORD_ONLY]
+  for name, value in params.items():
+    if name not in accepted:
+      raise DegradationError(f'{kind}: unknown parameter {name!r} (accepted: {", ".join(accepted)})')
+    if isinstance(value, bool) or value is None:
+      continue
+    if _is_range(value):
+      lo, hi = value
+      if not all(isinstance(v, (int, float)) for v in (lo, hi)) or lo > hi:
+        raise DegradationError(f'{kind}: {name} range must be (low, high) numbers, got {value!r}')
+    elif not isinstance(value, (int, float)):
+      raise DegradationError(f'{kind}: {name} must be a number or a (low, high) pair, got {value!r}')
+  missing = [n for n, p in sig.parameters.items()
+             if p.kind == p.KEYWORD_ONLY and p.default is p.empty and n not in params]
+  if missing:
+    raise DegradationError(f'{kind}: missing parameter(s) {", ".join(missing)}')
+
+
+def _sample_params(key, params: Mapping[str, Any]) -> dict[str, Any]:
+  """Draws each (lo, hi) range uniformly; fixed values pass through."""
+  out = {}
+  keys = jax.random.split(key, max(len(params), 1))
+  for k, (name, value) in zip(keys, sorted(params.items())):
+    if _is_range(value):
+      out[name] = jax.random.uniform(k, (), jnp.float32, value[0], value[1])
+    else:
+      out[name] = value
+  return out
+
+
+def build_single(spec) -> Callable[[jax.Array, jax.Array], jax.Array]:
+  """(key, image[H,W,C]) -> image, for one spec (compositions included)."""
+  spec = _as_dict(spec)
+  kind = spec.pop('kind', None)
+  if kind == 'one_of':
+    options = spec.pop('options', None)
+    weights = spec.pop('weights', None)
+    if spec:
+      raise DegradationError(f'one_of: unknown entries {sorted(spec)}')
+    if not options:
+      raise DegradationError('one_of: needs a non-empty "options" mapping of name -> spec')
+    names = list(_as_dict(options))
+    fns = [build_single(_as_dict(options)[n]) for n in names]
+    weights = _as_dict(weights) if weights is not None else {}
+    unknown = set(weights) - set(names)
+    if unknown:
+      raise DegradationError(f'one_of: weights for unknown options {sorted(unknown)}')
+    logits = jnp.log(jnp.asarray([float(weights.get(n, 1.0)) for n in names]))
+
+    def one_of(key, x):
+      k_choice, k_apply = jax.random.split(key)
+      index = jax.random.categorical(k_choice, logits)
+      return jax.lax.switch(index, fns, k_apply, x)
+    return one_of
+  if kind == 'sequence':
+    steps = spec.pop('steps', None)
+    if spec or not steps:
+      raise DegradationError('sequence: needs only a non-empty "steps" mapping of name -> spec')
+    fns = [build_single(s) for s in _as_dict(steps).values()]
+
+    def sequence(key, x):
+      for k, fn in zip(jax.random.split(key, len(fns)), fns):
+        x = fn(k, x)
+      return x
+    return sequence
+  if kind not in REGISTRY:
+    raise DegradationError(
+        f'unknown degradation kind {kind!r}; known: {", ".join(sorted(REGISTRY) + list(COMPOSITIONS))}')
+  fn = REGISTRY[kind]
+  _check_params(kind, fn, spec)
+
+  def single(key, x):
+    k_params, k_noise = jax.random.split(key)
+    return fn(k_noise, x, **_sample_params(k_params, spec))
+  return single
+
+
+def build(spec) -> Degrade:
+  """(key, images[B,H,W,C]) -> images: one key per image, split from `key`."""
+  per_image = build_single(spec)
+
+  def degrade(key, images):
+    return jax.vmap(per_image)(jax.random.split(key, images.shape[0]), images)
+  return degrade
+
+
+def degrade_with_keys(spec) -> Callable[[jax.Array, jax.Array], jax.Array]:
+  """(keys[B], images[B,H,W,C]) -> images, for callers that fix each image's key (evaluation)."""
+  return jax.vmap(build_single(spec))
+
+
+def components(spec) -> dict[str, dict[str, Any]]:
+  """The named parts a degradation is evaluated on: the options of a top-level one_of, else itself."""
+  spec = _as_dict(spec)
+  if spec.get('kind') == 'one_of':
+    return {name: _as_dict(s) for name, s in _as_dict(spec['options']).items()}
+  return {spec.get('kind', 'degradation'): spec}

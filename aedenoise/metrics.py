@@ -1,0 +1,63 @@
+"""PSNR and SSIM through dm-pix, under one documented convention.
+
+Convention (the same for training logs, evaluation tables and `--mode=score`):
+* images are floats in [0, 1], NHWC; PSNR uses data range 1 (dm_pix.psnr);
+* SSIM is dm_pix.ssim with an 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03, over the valid
+  region (no padding); colour images average the per-channel SSIM. This equals
+  `skimage.metrics.structural_similarity(gaussian_weights=True, sigma=1.5,
+  use_sample_covariance=False, data_range=1, channel_axis=-1)` (tests check 1e-3; measured ~4e-6);
+* options, all off unless set in `config.eval`: `quantize` rounds both images to 8-bit levels first
+  (as if saved as PNG), `crop_border` drops that many pixels on each side (the super-resolution
+  habit), `y_channel` scores only the BT.601 luma of colour images (the deblurring/SR habit).
+Values are per image; tables report the mean over images.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import dm_pix
+import jax.numpy as jnp
+
+
+@dataclasses.dataclass(frozen=True)
+class Convention:
+  quantize: bool = False
+  crop_border: int = 0
+  y_channel: bool = False
+
+  @classmethod
+  def from_config(cls, cfg) -> 'Convention':
+    return cls(bool(cfg.get('quantize', False)), int(cfg.get('crop_border', 0)),
+               bool(cfg.get('y_channel', False)))
+
+
+def rgb_to_y(x):
+  """BT.601 luma on [0, 1] images, as MATLAB's rgb2ycbcr (range [16/255, 235/255])."""
+  return (16.0 + x @ jnp.asarray([65.481, 128.553, 24.966], x.dtype))[..., None] / 255.0
+
+
+def prepare(x, conv: Convention):
+  x = jnp.clip(x, 0.0, 1.0)
+  if conv.quantize:
+    x = jnp.round(x * 255.0) / 255.0
+  if conv.y_channel and x.shape[-1] == 3:
+    x = rgb_to_y(x)
+  if conv.crop_border:
+    c = conv.crop_border
+    x = x[..., c:-c, c:-c, :]
+  return x
+
+
+def psnr(a, b, conv: Convention = Convention()):
+  """Per-image PSNR in dB of a against b, arrays [B,H,W,C] in [0, 1]."""
+  return dm_pix.psnr(prepare(a, conv), prepare(b, conv))
+
+
+def ssim(a, b, conv: Convention = Convention()):
+  """Per-image SSIM of a against b, arrays [B,H,W,C] in [0, 1]."""
+  return dm_pix.ssim(prepare(a, conv), prepare(b, conv), max_val=1.0)
+
+
+def psnr_ssim(a, b, conv: Convention = Convention()):
+  a, b = prepare(a, conv), prepare(b, conv)
+  return dm_pix.psnr(a, b), dm_pix.ssim(a, b, max_val=1.0)

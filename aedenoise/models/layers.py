@@ -1,0 +1,229 @@
+"""Convolutions written as 2-D matrix products, with the parameters of `flax.linen.Conv`/`ConvTranspose`.
+
+Why: XLA:CPU lowers convolutions to kernels whose gradients are slow, worst for strided and
+transposed ones (the kernel gradient of a stride-2 transposed convolution runs 10-30x slower than
+its forward pass). A convolution is also a matrix product over image patches (im2col), and the
+gradients of a matrix product are matrix products, which XLA:CPU runs fast. So, with
+`impl='matmul'` (the default):
+
+* a convolution of any stride gathers its k*k strided patches and does one matmul;
+* a depthwise convolution (separable layers) is a sum of k*k shifted, scaled copies;
+* a transposed convolution of stride s is split into its s*s output phases (sub-pixel
+  decomposition), each an ordinary convolution of the undilated input with a sub-kernel; at stride 1
+  with few output channels it is one matmul followed by col2im (scatter of the k*k taps).
+
+The parameters (names, shapes, initialisers) are those of `nn.Conv` and `nn.ConvTranspose`
+(`transpose_kernel=False`), so parameter counts and checkpoints do not depend on `impl`;
+`impl='lax'` is the straightforward XLA formulation and the tests check that both agree. On
+accelerators cuDNN-style kernels are fast for both; `configs/default.py` chooses per platform.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+_DN = ('NHWC', 'HWIO', 'NHWC')
+IMPLS = ('lax', 'matmul')
+
+
+def _check_impl(impl):
+  if impl not in IMPLS:
+    raise ValueError(f'conv impl must be one of {IMPLS}, got {impl!r}')
+
+
+def _conv_pads(padding, in_hw, k_hw, strides):
+  if isinstance(padding, str):
+    return tuple(tuple(p) for p in lax.padtype_to_pads(in_hw, k_hw, strides, padding))
+  return tuple(tuple(p) for p in padding)
+
+
+def _pad_hw(x, pads):
+  if all(p == (0, 0) for p in pads):
+    return x
+  return jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+
+
+def _strided_taps(x, kh, kw, sh, sw, oh, ow):
+  """The k*k shifted, strided views of x that a convolution's output pixels read."""
+  return [x[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+          for i in range(kh) for j in range(kw)]
+
+
+def conv_matmul(x, kernel, strides=(1, 1), padding='VALID'):
+  """`lax.conv_general_dilated` (NHWC/HWIO, no dilation, one group) as im2col and one matmul."""
+  kh, kw, cin, cout = kernel.shape
+  sh, sw = strides
+  x = _pad_hw(x, _conv_pads(padding, x.shape[1:3], (kh, kw), strides))
+  b, h, w, _ = x.shape
+  oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+  if (kh, kw, sh, sw) == (1, 1, 1, 1):
+    patches = x
+  else:
+    patches = jnp.concatenate(_strided_taps(x, kh, kw, sh, sw, oh, ow), axis=-1)
+  y = patches.reshape(-1, kh * kw * cin) @ kernel.reshape(kh * kw * cin, cout)
+  return y.reshape(b, oh, ow, cout)
+
+
+def depthwise_conv(x, kernel, strides=(1, 1), padding='VALID'):
+  """Depthwise convolution (feature_group_count = channels, multiplier 1): kernel (k, k, 1, C)."""
+  kh, kw = kernel.shape[:2]
+  sh, sw = strides
+  x = _pad_hw(x, _conv_pads(padding, x.shape[1:3], (kh, kw), strides))
+  oh, ow = (x.shape[1] - kh) // sh + 1, (x.shape[2] - kw) // sw + 1
+  taps = _strided_taps(x, kh, kw, sh, sw, oh, ow)
+  return sum(t * kernel[i // kw, i % kw, 0] for i, t in enumerate(taps))
+
+
+def _conv_transpose_pads(padding, kernel_size, strides):
+  """The (lo, hi) padding of the dilated input, exactly as `lax.conv_transpose` computes it."""
+  if not isinstance(padding, str):
+    return tuple(tuple(p) for p in padding)
+  pads = []
+  for k, s in zip(kernel_size, strides):
+    if padding == 'SAME':
+      pad_len = k + s - 2
+      lo = k - 1 if s > k - 1 else int(np.ceil(pad_len / 2))
+    elif padding == 'VALID':
+      pad_len = k + s - 2 + max(k - s, 0)
+      lo = k - 1
+    else:
+      raise ValueError(f'unsupported padding {padding!r}')
+    pads.append((lo, pad_len - lo))
+  return tuple(pads)
+
+
+def _phase_plan(n_in, k, s, pad):
+  """Plans one axis of an input-dilated correlation as `s` undilated ones.
+
+  The transposed convolution is y[o] = sum_j xd[o + j] w[j], where xd is the input with s-1 zeros
+  between samples and `pad` zeros at its ends. An output o = s*m + r (phase r) meets only the taps
+  j with (r + j - lo) % s == 0, at input index m + c_r + t for its t-th such tap.
+  Returns (output length, outputs per phase, [(taps, c_r)] per phase, input pad lo, input pad hi).
+  """
+  lo, hi = pad
+  out = (n_in - 1) * s + 1 + lo + hi - k + 1
+  m = -(-out // s)
+  phases = []
+  for r in range(s):
+    j0 = (lo - r) % s
+    phases.append((tuple(range(j0, k, s)), (r + j0 - lo) // s))
+  pad_lo = max([0] + [-c for _, c in phases])
+  pad_hi = max([0] + [m + c + len(t) - 1 - n_in for t, c in phases if t])
+  return out, m, phases, pad_lo, pad_hi
+
+
+def conv_transpose_phased(x, kernel, strides, padding='VALID'):
+  """`lax.conv_transpose` (transpose_kernel=False) as s_h*s_w interleaved stride-1 convolutions."""
+  b = x.shape[0]
+  kh, kw, _, cout = kernel.shape
+  sh, sw = strides
+  pads = _conv_transpose_pads(padding, (kh, kw), strides)
+  out_h, m_h, phases_h, lo_h, hi_h = _phase_plan(x.shape[1], kh, sh, pads[0])
+  out_w, m_w, phases_w, lo_w, hi_w = _phase_plan(x.shape[2], kw, sw, pads[1])
+  xp = _pad_hw(x, ((lo_h, hi_h), (lo_w, hi_w)))
+  rows = []
+  for taps_h, c_h in phases_h:
+    cols = []
+    for taps_w, c_w in phases_w:
+      if not taps_h or not taps_w:  # no tap reaches this phase (stride > kernel)
+        cols.append(jnp.zeros((b, m_h, m_w, cout), x.dtype))
+        continue
+      sub = kernel[np.array(taps_h)][:, np.array(taps_w)]
+      y0, x0 = c_h + lo_h, c_w + lo_w
+      xs = xp[:, y0:y0 + m_h + len(taps_h) - 1, x0:x0 + m_w + len(taps_w) - 1]
+      cols.append(conv_matmul(xs, sub))
+    rows.append(jnp.stack(cols, axis=3))  # (B, Mh, Mw, sw, C)
+  y = jnp.stack(rows, axis=2).reshape(b, m_h * sh, m_w * sw, cout)  # interleave the phases
+  return y[:, :out_h, :out_w]
+
+
+def conv_transpose_col2im(x, kernel):
+  """Stride-1 VALID `lax.conv_transpose`: one matmul to all k*k taps, then scatter-add (col2im)."""
+  b, h, w, cin = x.shape
+  kh, kw, _, cout = kernel.shape
+  z = x.reshape(-1, cin) @ kernel.transpose(2, 0, 1, 3).reshape(cin, kh * kw * cout)
+  # split (not indexing) so that the gradient is one concatenate, not k*k full-size pads.
+  taps = jnp.split(z.reshape(b, h, w, kh * kw * cout), kh * kw, axis=-1)
+  # Input pixel i meets tap j at output i + (k - 1 - j): the taps land flipped.
+  return sum(jnp.pad(t, ((0, 0), (kh - 1 - n // kw, n // kw), (kw - 1 - n % kw, n % kw), (0, 0)))
+             for n, t in enumerate(taps))
+
+
+def conv_transpose_matmul(x, kernel, strides, padding='VALID'):
+  """Chooses the matmul formulation of a transposed convolution by shape."""
+  cin, cout = kernel.shape[2:]
+  if tuple(strides) != (1, 1):
+    return conv_transpose_phased(x, kernel, strides, padding)
+  if padding == 'VALID' and 4 * cout <= cin:  # few outputs: col2im's buffer is the small one
+    return conv_transpose_col2im(x, kernel)
+  pads = _conv_transpose_pads(padding, kernel.shape[:2], strides)
+  return conv_matmul(x, kernel, (1, 1), pads)
+
+
+def _matmul_conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
+                                 rhs_dilation=None, dimension_numbers=None,
+                                 feature_group_count=1, precision=None, **kwargs):
+  """Drop-in for `lax.conv_general_dilated` as `nn.Conv` calls it (NHWC)."""
+  dilated = any(d != 1 for d in (lhs_dilation or ()) + (rhs_dilation or ()))
+  if dilated or feature_group_count not in (1, lhs.shape[-1]) or (
+      feature_group_count > 1 and rhs.shape[-1] != lhs.shape[-1]):
+    return lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
+                                    dimension_numbers, feature_group_count, precision=precision,
+                                    **kwargs)
+  if feature_group_count > 1:
+    return depthwise_conv(lhs, rhs, window_strides, padding)
+  return conv_matmul(lhs, rhs, window_strides, padding)
+
+
+def Conv(features: int, kernel_size: Sequence[int], strides: Sequence[int] = (1, 1),  # pylint: disable=invalid-name
+         padding='VALID', *, impl: str = 'matmul', **kwargs) -> nn.Conv:
+  """An `nn.Conv`, computed by `conv_matmul`/`depthwise_conv` when impl='matmul'."""
+  _check_impl(impl)
+  fn = _matmul_conv_general_dilated if impl == 'matmul' else None
+  return nn.Conv(features, tuple(kernel_size), tuple(strides), padding,
+                 conv_general_dilated=fn, **kwargs)
+
+
+class ConvTranspose(nn.Module):
+  """`nn.ConvTranspose` with transpose_kernel=False: same parameter names, shapes, initialisers."""
+  features: int
+  kernel_size: Sequence[int]
+  strides: Sequence[int] = (1, 1)
+  padding: str = 'VALID'
+  use_bias: bool = True
+  impl: str = 'matmul'
+  kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+  bias_init: nn.initializers.Initializer = nn.initializers.zeros_init()
+
+  @nn.compact
+  def __call__(self, x):
+    _check_impl(self.impl)
+    kernel = self.param('kernel', self.kernel_init,
+                        tuple(self.kernel_size) + (x.shape[-1], self.features))
+    if self.impl == 'lax':
+      y = lax.conv_transpose(x, kernel, tuple(self.strides), self.padding, dimension_numbers=_DN)
+    else:
+      y = conv_transpose_matmul(x, kernel, tuple(self.strides), self.padding)
+    if self.use_bias:
+      y = y + self.param('bias', self.bias_init, (self.features,))
+    return y
+
+
+class SeparableConv(nn.Module):
+  """Keras `SeparableConv2D` (depth_multiplier 1): depthwise k x k without bias, 1x1 with bias."""
+  features: int
+  kernel_size: Sequence[int]
+  strides: Sequence[int] = (1, 1)
+  padding: str = 'VALID'
+  impl: str = 'matmul'
+
+  @nn.compact
+  def __call__(self, x):
+    channels = x.shape[-1]
+    x = Conv(channels, self.kernel_size, self.strides, self.padding, use_bias=False,
+             feature_group_count=channels, impl=self.impl, name='depthwise')(x)
+    return Conv(self.features, (1, 1), impl=self.impl, name='pointwise')(x)

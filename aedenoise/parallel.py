@@ -1,0 +1,57 @@
+"""Devices and hosts: one 1-D ('data',) mesh, batch sharded along it, state replicated.
+
+Everything about devices lives here; models and the step are written for one (global) batch and
+`jax.jit` partitions them. The same code runs on 1 CPU, N devices and many hosts.
+"""
+from __future__ import annotations
+
+import jax
+import numpy as np
+from absl import logging
+from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
+
+from aedenoise.errors import UserError
+
+
+def initialize_distributed(coordinator_address: str = '', num_processes: int = 0,
+                           process_id: int = -1) -> None:
+  """Joins a multi-process run: explicit flags for a local test, else auto-detection (TPU pods,
+  SLURM) when the environment names a cluster. A single process needs nothing."""
+  if coordinator_address:
+    jax.distributed.initialize(coordinator_address=coordinator_address,
+                               num_processes=num_processes, process_id=process_id)
+  else:
+    import os  # pylint: disable=g-import-not-at-top
+    if any(v in os.environ for v in ('SLURM_JOB_ID', 'TPU_WORKER_HOSTNAMES', 'MEGASCALE_COORDINATOR_ADDRESS')):
+      jax.distributed.initialize()
+  if jax.process_count() > 1:
+    logging.info('process %d of %d, %d local / %d global devices', jax.process_index(),
+                 jax.process_count(), jax.local_device_count(), jax.device_count())
+
+
+def create_mesh() -> Mesh:
+  return jax.make_mesh((jax.device_count(),), ('data',), axis_types=(AxisType.Auto,))
+
+
+def replicated(mesh: Mesh) -> NamedSharding:
+  return NamedSharding(mesh, P())
+
+
+def batch_sharding(mesh: Mesh) -> NamedSharding:
+  return NamedSharding(mesh, P('data'))
+
+
+def check_batch_size(batch_size: int, mesh: Mesh, what: str = 'batch_size') -> None:
+  n = mesh.devices.size
+  if batch_size % n:
+    raise UserError(f'{what} {batch_size} is not divisible by the {n} devices; '
+                    f'use a multiple of {n}')
+
+
+def to_global(local_batch: np.ndarray, sharding: NamedSharding) -> jax.Array:
+  """This process's rows of a global batch -> the global array, sharded over the mesh."""
+  return jax.make_array_from_process_local_data(sharding, local_batch)
+
+
+def is_main_process() -> bool:
+  return jax.process_index() == 0

@@ -1,0 +1,102 @@
+"""Evaluation outputs: tables as JSON, CSV and Markdown, image grids and training curves as PNG."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+import numpy as np
+
+from aedenoise.writers import read_jsonl
+
+COLUMNS = ('degradation', 'input_psnr', 'psnr', 'psnr_gain', 'input_ssim', 'ssim', 'images')
+HEADERS = {'degradation': 'degradation', 'input_psnr': 'input PSNR', 'psnr': 'PSNR',
+           'psnr_gain': 'gain (dB)', 'input_ssim': 'input SSIM', 'ssim': 'SSIM',
+           'images': 'images'}
+
+
+def _fmt(key: str, value) -> str:
+  if isinstance(value, str):
+    return value
+  if key == 'images':
+    return str(int(value))
+  return f'{value:.4f}' if 'ssim' in key else f'{value:.2f}'
+
+
+def markdown_table(records: list[dict], columns=COLUMNS) -> str:
+  lines = ['| ' + ' | '.join(HEADERS.get(c, c) for c in columns) + ' |',
+           '|' + '|'.join('---' if c == 'degradation' else '---:' for c in columns) + '|']
+  lines += ['| ' + ' | '.join(_fmt(c, r[c]) for c in columns) + ' |' for r in records]
+  return '\n'.join(lines)
+
+
+def write_evaluation(out_dir: str, dataset: str, records: list[dict],
+                     samples: dict[str, np.ndarray] | None = None, model: str = '') -> None:
+  """eval/<dataset>.{json,csv,md} and eval/<dataset>_grid.png."""
+  os.makedirs(out_dir, exist_ok=True)
+  base = os.path.join(out_dir, dataset)
+  with open(base + '.json', 'w') as f:
+    json.dump(records, f, indent=2)
+  with open(base + '.csv', 'w', newline='') as f:
+    w = csv.DictWriter(f, fieldnames=list(records[0]))
+    w.writeheader()
+    w.writerows(records)
+  with open(base + '.md', 'w') as f:
+    title = f'{model} on {dataset}' if model else dataset
+    f.write(f'# {title}\n\n{markdown_table(records)}\n\n'
+            'PSNR (dB) and SSIM of restored images, and of the degraded input, against the clean '
+            'images; means over images. Convention: aedenoise/metrics.py.\n')
+  if samples:
+    save_grid(base + '_grid.png', samples)
+
+
+def save_grid(path: str, samples: dict[str, np.ndarray]) -> None:
+  """One row per (degradation, image): degraded | restored | clean."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  rows = [(name, triple) for name, s in samples.items() for triple in s]
+  fig, axes = plt.subplots(len(rows), 3, figsize=(6, 2 * len(rows)), squeeze=False)
+  for r, (name, triple) in enumerate(rows):
+    for c, (img, title) in enumerate(zip(triple, ('degraded', 'restored', 'clean'))):
+      ax = axes[r, c]
+      img = np.clip(img, 0, 1)
+      ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap='gray', vmin=0, vmax=1,
+                interpolation='nearest')
+      ax.set_xticks([])
+      ax.set_yticks([])
+      if r == 0:
+        ax.set_title(title, fontsize=9)
+      if c == 0:
+        ax.set_ylabel(name, fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def plot_curves(metrics_path: str, out_path: str) -> None:
+  """Training loss and PSNR, with evaluation PSNR per degradation where it was logged."""
+  records = read_jsonl(metrics_path)
+  train = [r for r in records if r['kind'] == 'train']
+  if not train:
+    return
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  fig, (ax_loss, ax_psnr) = plt.subplots(1, 2, figsize=(10, 3.5))
+  steps = [r['step'] for r in train]
+  ax_loss.plot(steps, [r['loss'] for r in train])
+  ax_loss.set_xlabel('step')
+  ax_loss.set_ylabel('training loss')
+  ax_psnr.plot(steps, [r['psnr'] for r in train], label='train batch')
+  evals = [r for r in records if r['kind'] == 'eval']
+  names = sorted({k.rsplit('/', 1)[0] for r in evals for k in r if k.endswith('/psnr')})
+  for name in names:
+    pts = [(r['step'], r[f'{name}/psnr']) for r in evals if f'{name}/psnr' in r]
+    ax_psnr.plot(*zip(*pts), marker='o', label=f'eval {name}')
+  ax_psnr.set_xlabel('step')
+  ax_psnr.set_ylabel('PSNR (dB)')
+  ax_psnr.legend(fontsize=7)
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=100)
+  plt.close(fig)

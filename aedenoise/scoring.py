@@ -1,0 +1,63 @@
+"""`--mode=score`: PSNR/SSIM of every image in a folder against the same-named image in another."""
+from __future__ import annotations
+
+import json
+import os
+
+import jax
+import numpy as np
+
+from aedenoise import metrics
+from aedenoise.errors import UserError
+from input_pipeline import images as image_io
+
+
+def _channels(path: str) -> int:
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  with Image.open(path) as img:
+    return 1 if img.mode in ('1', 'L', 'LA', 'I', 'I;16', 'I;16B', 'I;16L', 'F') else 3
+
+
+def _match(inputs: list[str], reference_dir: str) -> list[tuple[str, str]]:
+  refs = {os.path.splitext(r)[0]: r for r in image_io.list_images(reference_dir)}
+  pairs, missing = [], []
+  for rel in inputs:
+    ref = refs.get(os.path.splitext(rel)[0])
+    (pairs.append((rel, ref)) if ref else missing.append(rel))
+  if missing:
+    raise UserError(f'{len(missing)} image(s) have no same-named reference in {reference_dir}, '
+                    f'e.g. {missing[0]}')
+  return pairs
+
+
+def score_folders(input_dir: str, reference_dir: str, conv: metrics.Convention) -> dict:
+  """Prints one row per image and the means; the last line is JSON {"psnr", "ssim", "images"}."""
+  for d in (input_dir, reference_dir):
+    if not os.path.isdir(d):
+      raise UserError(f'folder not found: {d}')
+  inputs = image_io.list_images(input_dir)
+  if not inputs:
+    raise UserError(f'no image files under {input_dir}')
+  pairs = _match(inputs, reference_dir)
+  score = jax.jit(lambda a, b: metrics.psnr_ssim(a, b, conv))
+  rows = []
+  for rel, ref in pairs:
+    a_path, b_path = os.path.join(input_dir, rel), os.path.join(reference_dir, ref)
+    try:
+      channels = max(_channels(a_path), _channels(b_path))
+      a = image_io.read_image(a_path, channels)
+      b = image_io.read_image(b_path, channels)
+    except (image_io.ImageReadError, OSError) as e:
+      raise UserError(str(e)) from None
+    if a.shape != b.shape:
+      raise UserError(f'{rel}: size {a.shape[1]}x{a.shape[0]} differs from its reference '
+                      f'{b.shape[1]}x{b.shape[0]}')
+    p, s = score(a[None].astype(np.float32) / 255.0, b[None].astype(np.float32) / 255.0)
+    rows.append((rel, float(p[0]), float(s[0])))
+    print(f'{rel}\tpsnr {rows[-1][1]:.4f}\tssim {rows[-1][2]:.6f}')
+  psnr = float(np.mean([r[1] for r in rows]))
+  ssim = float(np.mean([r[2] for r in rows]))
+  print(f'mean over {len(rows)} images\tpsnr {psnr:.4f}\tssim {ssim:.6f}')
+  result = {'psnr': psnr, 'ssim': ssim, 'images': len(rows)}
+  print(json.dumps(result))
+  return result

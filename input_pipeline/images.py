@@ -1,0 +1,95 @@
+"""Reading and writing image files on the host: decode to uint8 HWC with the wanted channels."""
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps
+
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+
+
+class ImageReadError(Exception):
+  """A file that is not a usable image (corrupt, truncated, empty, not an image)."""
+
+  def __init__(self, path: str, reason: str):
+    super().__init__(f'{path}: {reason}')
+    self.path, self.reason = path, reason
+
+
+def list_images(root: str) -> list[str]:
+  """Image files under `root` (recursive), as sorted paths relative to `root`."""
+  found = []
+  for dirpath, dirnames, filenames in os.walk(root):
+    dirnames.sort()
+    for name in filenames:
+      if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith('.'):
+        found.append(os.path.relpath(os.path.join(dirpath, name), root))
+  return sorted(found)
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+  """16- and 32-bit integer or float images -> 8-bit, keeping the full range of the type."""
+  if img.mode in ('I;16', 'I;16B', 'I;16L', 'I;16N'):
+    arr = np.asarray(img, np.uint16)
+    return Image.fromarray((arr / 257.0 + 0.5).astype(np.uint8), 'L')
+  if img.mode == 'I':
+    arr = np.asarray(img, np.int64)
+    scale = 65535.0 if arr.max() > 255 else 255.0
+    return Image.fromarray((np.clip(arr, 0, scale) / scale * 255.0 + 0.5).astype(np.uint8), 'L')
+  if img.mode == 'F':
+    arr = np.asarray(img, np.float32)
+    arr = arr / 255.0 if arr.max() > 1.0 else arr
+    return Image.fromarray((np.clip(arr, 0, 1) * 255.0 + 0.5).astype(np.uint8), 'L')
+  return img
+
+
+def to_channels(img: Image.Image, channels: int) -> np.ndarray:
+  """PIL image of any mode -> uint8 (H, W, channels). Alpha is composited onto black."""
+  img = _to_8bit(img)
+  if img.mode in ('RGBA', 'LA', 'PA') or (img.mode == 'P' and 'transparency' in img.info):
+    img = img.convert('RGBA')
+    background = Image.new('RGBA', img.size, (0, 0, 0, 255))
+    img = Image.alpha_composite(background, img)
+  if channels == 1:
+    img = img.convert('L')  # ITU-R 601-2 luma, as Keras load_img(color_mode='grayscale')
+  elif channels == 3:
+    img = img.convert('RGB')  # also CMYK, YCbCr, palette and gray -> RGB
+  else:
+    raise ValueError(f'channels must be 1 or 3, got {channels}')
+  arr = np.asarray(img, np.uint8)
+  return arr.reshape(arr.shape[0], arr.shape[1], channels)
+
+
+def read_image(path: str, channels: int) -> np.ndarray:
+  """Decode `path` to uint8 (H, W, channels), EXIF orientation applied.
+
+  Raises ImageReadError for anything that is not a complete, decodable image.
+  """
+  try:
+    if os.path.getsize(path) == 0:
+      raise ImageReadError(path, 'empty file')
+    with warnings.catch_warnings():
+      warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+      with Image.open(path) as img:
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        arr = to_channels(img, channels)
+  except ImageReadError:
+    raise
+  except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+    raise ImageReadError(path, f'{type(e).__name__}: {e}') from None
+  if arr.shape[0] < 1 or arr.shape[1] < 1:
+    raise ImageReadError(path, 'image has no pixels')
+  return arr
+
+
+def write_image(path: str, image: np.ndarray) -> None:
+  """Write uint8 (H, W, 1|3) or float [0, 1] image as PNG (or by extension)."""
+  if image.dtype != np.uint8:
+    image = np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+  if image.ndim == 3 and image.shape[-1] == 1:
+    image = image[..., 0]
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  Image.fromarray(image).save(path)

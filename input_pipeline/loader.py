@@ -1,0 +1,137 @@
+"""Host-local uint8 batches in a global order fixed by (seed, step), decoded by a thread pool.
+
+Global order: epoch e visits the source in the permutation `default_rng([seed, e])`; global batch t
+is the slice [t*B, (t+1)*B) of that epoch's permutation (the remainder of an epoch is dropped);
+process p of P takes rows [p*B/P, (p+1)*B/P) of it. So any process can start at any step, which is
+how resuming continues the data order exactly, and the processes together read each global batch
+exactly once. Crops are random per (seed, epoch, index).
+
+A file that fails to decode is replaced by the next readable image of a fixed probe sequence and
+counted; `skipped` holds the paths, for the training log.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import queue
+import threading
+from typing import Callable
+
+import numpy as np
+
+from input_pipeline import images as image_io
+from input_pipeline import preprocess
+
+
+class DataError(ValueError):
+  """The data cannot feed training (too few usable images, nothing decodable)."""
+
+
+def read_fitted(source, index: int, size, fit_mode: str, rng, method: str, skipped: dict,
+                max_probes: int = 64) -> np.ndarray:
+  """source[index] fitted to `size`; unreadable files are recorded and probed past."""
+  n = len(source)
+  for probe in range(max_probes):
+    i = (index + probe * 7919) % n  # 7919 is prime: the probes spread over the source
+    try:
+      image = source[i]
+    except image_io.ImageReadError as e:
+      skipped[e.path] = e.reason
+      continue
+    return preprocess.fit(image, size, fit_mode, rng, method)
+  raise DataError(f'{max_probes} unreadable images in a row near index {index}; '
+                  f'first failures: {list(skipped.values())[:3]}')
+
+
+class TrainBatches:
+  """Iterator of local uint8 batches [B/P, H, W, C] from `start_step` on, prefetched in a thread."""
+
+  def __init__(self, source, *, global_batch: int, image_size, fit_mode: str = 'crop',
+               resize_method: str = 'bicubic', seed: int = 0, start_step: int = 0,
+               process_index: int = 0, process_count: int = 1, num_workers: int = 2,
+               prefetch: int = 2, put: Callable | None = None):
+    if global_batch % process_count:
+      raise DataError(f'batch_size {global_batch} is not divisible by {process_count} processes')
+    self.steps_per_epoch = len(source) // global_batch
+    if self.steps_per_epoch == 0:
+      raise DataError(f'{getattr(source, "name", "source")} has {len(source)} images, '
+                      f'fewer than one batch of {global_batch}')
+    self.source = source
+    self.global_batch = global_batch
+    self.local_batch = global_batch // process_count
+    self.offset = process_index * self.local_batch
+    self.size = tuple(image_size)
+    self.fit_mode, self.resize_method, self.seed = fit_mode, resize_method, seed
+    self.skipped: dict[str, str] = {}
+    self._perm_cache: tuple[int, np.ndarray] | None = None
+    self._step = start_step
+    self._put = put or (lambda x: x)
+    self._pool = concurrent.futures.ThreadPoolExecutor(max(1, num_workers))
+    self._queue: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
+    self._stop = threading.Event()
+    self._thread = threading.Thread(target=self._produce, daemon=True)
+    self._thread.start()
+
+  def indices(self, step: int) -> tuple[int, np.ndarray]:
+    """(epoch, source indices of this process's rows of global batch `step`)."""
+    epoch, pos = divmod(step, self.steps_per_epoch)
+    if self._perm_cache is None or self._perm_cache[0] != epoch:
+      self._perm_cache = (epoch, np.random.default_rng([self.seed, epoch]).permutation(len(self.source)))
+    start = pos * self.global_batch + self.offset
+    return epoch, self._perm_cache[1][start:start + self.local_batch]
+
+  def _example(self, epoch: int, index: int) -> np.ndarray:
+    rng = np.random.default_rng([self.seed, epoch, int(index)])
+    return read_fitted(self.source, int(index), self.size, self.fit_mode, rng,
+                       self.resize_method, self.skipped)
+
+  def _produce(self):
+    step = self._step
+    while not self._stop.is_set():
+      try:
+        epoch, idx = self.indices(step)
+        batch = np.stack(list(self._pool.map(lambda i: self._example(epoch, i), idx)))
+        item = self._put(batch)
+      except BaseException as e:  # pylint: disable=broad-except
+        item = e
+      while not self._stop.is_set():
+        try:
+          self._queue.put(item, timeout=0.1)
+          break
+        except queue.Full:
+          continue
+      if isinstance(item, BaseException):
+        return
+      step += 1
+
+  def __iter__(self):
+    return self
+
+  def __next__(self):
+    item = self._queue.get()
+    if isinstance(item, BaseException):
+      raise item
+    return item
+
+  def close(self):
+    self._stop.set()
+    self._thread.join(timeout=5)
+    self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def load_images(source, size, fit_mode: str = 'crop', resize_method: str = 'bicubic',
+                limit: int = 0, skipped: dict | None = None) -> np.ndarray:
+  """The first `limit` (0 = all) readable images of `source`, centre-fitted: [N, H, W, C] uint8."""
+  skipped = {} if skipped is None else skipped
+  out = []
+  for i in range(len(source)):
+    try:
+      image = source[i]
+    except image_io.ImageReadError as e:
+      skipped[e.path] = e.reason
+      continue
+    out.append(preprocess.fit(image, size, fit_mode, None, resize_method))
+    if limit and len(out) == limit:
+      break
+  if not out:
+    raise DataError(f'{getattr(source, "name", "source")}: no readable image')
+  return np.stack(out)

@@ -1,0 +1,36 @@
+"""aedenoise command line: flags in, one library call out. See README.md for every mode."""
+import sys
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from aedenoise import cli
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file('config', None, 'Config file, e.g. configs/dual_skip.py[:quick].',
+                                lock_config=True)
+flags.DEFINE_enum('mode', 'train', list(cli.MODES), 'What to do.')
+flags.DEFINE_string('workdir', None, 'Checkpoints, metrics and evaluation outputs (train, eval, '
+                    'denoise).')
+flags.DEFINE_string('input', None, 'Input folder (score, degrade, denoise).')
+flags.DEFINE_string('output', None, 'Output folder (degrade, denoise).')
+flags.DEFINE_string('reference', None, 'Reference folder of clean images (score).')
+flags.DEFINE_string('coordinator_address', '', 'host:port of process 0, for a multi-process run '
+                    'started by hand (TPU pods and SLURM are detected without it).')
+flags.DEFINE_integer('num_processes', 0, 'Processes in a multi-process run.')
+flags.DEFINE_integer('process_id', -1, 'This process, 0..num_processes-1.')
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  try:
+    cli.run(FLAGS.mode, FLAGS.config, FLAGS)
+  except cli.USER_ERRORS as e:
+    logging.flush()
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == '__main__':
+  app.run(main)
