@@ -1,0 +1,71 @@
+"""The matmul formulations equal XLA's convolutions (values and gradients), shape for shape."""
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from aedenoise.models import layers
+
+DN = ('NHWC', 'HWIO', 'NHWC')
+
+
+def _rand(shape, seed=0):
+  return jnp.asarray(np.random.default_rng(seed).normal(size=shape), jnp.float32)
+
+
+def _check_value_and_grads(f, g, x, w, rtol=1e-4):
+  np.testing.assert_allclose(f(x, w), g(x, w), rtol=rtol, atol=1e-4)
+  loss = lambda fn: lambda x, w: jnp.sum(jnp.sin(fn(x, w)))
+  for a, b in zip(jax.grad(loss(f), (0, 1))(x, w), jax.grad(loss(g), (0, 1))(x, w)):
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-3)
+
+
+@pytest.mark.parametrize('size,k,s,cin,cout,padding', [
+    (11, 3, 1, 3, 4, 'VALID'), (11, 3, 2, 3, 4, 'VALID'), (12, 3, 2, 2, 5, 'SAME'),
+    (10, 1, 1, 4, 2, 'VALID'), (13, 4, 3, 2, 3, 'VALID'), (9, 2, 2, 3, 3, ((1, 0), (0, 1))),
+    (7, 5, 1, 1, 2, 'SAME')])
+def test_conv_matmul_matches_lax(size, k, s, cin, cout, padding):
+  x, w = _rand((2, size, size + 1, cin)), _rand((k, k, cin, cout), 1)
+  ref = lambda x, w: jax.lax.conv_general_dilated(x, w, (s, s), padding, dimension_numbers=DN)
+  _check_value_and_grads(lambda x, w: layers.conv_matmul(x, w, (s, s), padding), ref, x, w)
+
+
+@pytest.mark.parametrize('k,s', [(3, 1), (3, 2), (1, 1), (2, 2)])
+def test_depthwise_matches_lax(k, s):
+  x, w = _rand((2, 9, 10, 4)), _rand((k, k, 1, 4), 1)
+  ref = lambda x, w: jax.lax.conv_general_dilated(x, w, (s, s), 'VALID', dimension_numbers=DN,
+                                                  feature_group_count=4)
+  _check_value_and_grads(lambda x, w: layers.depthwise_conv(x, w, (s, s)), ref, x, w)
+
+
+@pytest.mark.parametrize('size,k,s,cin,cout,padding', [
+    (5, 3, 2, 3, 4, 'VALID'), (6, 3, 1, 4, 2, 'VALID'), (6, 6, 1, 8, 1, 'VALID'),
+    (5, 4, 1, 8, 1, 'VALID'), (4, 2, 2, 3, 3, 'VALID'), (5, 3, 2, 2, 3, 'SAME'),
+    (4, 2, 3, 2, 2, 'VALID'), (5, 4, 2, 3, 2, 'SAME'), (6, 2, 1, 3, 3, 'SAME'),
+    (5, 3, 3, 2, 2, 'SAME')])
+def test_conv_transpose_matches_lax(size, k, s, cin, cout, padding):
+  x, w = _rand((2, size, size + 2, cin)), _rand((k, k, cin, cout), 1)
+  ref = lambda x, w: jax.lax.conv_transpose(x, w, (s, s), padding, dimension_numbers=DN)
+  _check_value_and_grads(lambda x, w: layers.conv_transpose_matmul(x, w, (s, s), padding), ref, x, w)
+
+
+def test_modules_share_parameters_with_flax_layers():
+  """Same parameter tree as nn.Conv / nn.ConvTranspose, so checkpoints do not depend on impl."""
+  x = _rand((1, 8, 8, 3))
+  ours = layers.ConvTranspose(5, (3, 3), (2, 2)).init(jax.random.key(0), x)
+  theirs = nn.ConvTranspose(5, (3, 3), (2, 2), padding='VALID').init(jax.random.key(0), x)
+  assert jax.tree.map(jnp.shape, ours) == jax.tree.map(jnp.shape, theirs)
+  np.testing.assert_allclose(layers.ConvTranspose(5, (3, 3), (2, 2)).apply(theirs, x),
+                             nn.ConvTranspose(5, (3, 3), (2, 2), padding='VALID').apply(theirs, x),
+                             rtol=1e-5, atol=1e-5)
+  conv = layers.Conv(4, (3, 3), (2, 2))
+  assert isinstance(conv, nn.Conv)
+  v = conv.init(jax.random.key(0), x)
+  np.testing.assert_allclose(conv.apply(v, x), nn.Conv(4, (3, 3), (2, 2), 'VALID').apply(v, x),
+                             rtol=1e-5, atol=1e-5)
+
+
+def test_unknown_impl_is_refused():
+  with pytest.raises(ValueError, match='impl'):
+    layers.Conv(4, (3, 3), impl='fast')
