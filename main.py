@@ -1,6 +1,11 @@
 """aedenoise command line: flags in, one library call out. See README.md for every mode."""
 import sys
 
+from aedenoise import hostenv
+
+hostenv.tune_malloc()  # before JAX starts its threads; see aedenoise/hostenv.py
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags, logging
 from ml_collections import config_flags
 

@@ -22,15 +22,18 @@ def initialize_distributed(coordinator_address: str = '', num_processes: int = 0
                                num_processes=num_processes, process_id=process_id)
   else:
     import os  # pylint: disable=g-import-not-at-top
-    if any(v in os.environ for v in ('SLURM_JOB_ID', 'TPU_WORKER_HOSTNAMES', 'MEGASCALE_COORDINATOR_ADDRESS')):
+    cluster_vars = ('SLURM_JOB_ID', 'TPU_WORKER_HOSTNAMES', 'MEGASCALE_COORDINATOR_ADDRESS')
+    if any(v in os.environ for v in cluster_vars):
       jax.distributed.initialize()
   if jax.process_count() > 1:
     logging.info('process %d of %d, %d local / %d global devices', jax.process_index(),
                  jax.process_count(), jax.local_device_count(), jax.device_count())
 
 
-def create_mesh() -> Mesh:
-  return jax.make_mesh((jax.device_count(),), ('data',), axis_types=(AxisType.Auto,))
+def create_mesh(devices=None) -> Mesh:
+  """All devices (or the given ones) on one 'data' axis."""
+  devices = jax.devices() if devices is None else list(devices)
+  return jax.make_mesh((len(devices),), ('data',), axis_types=(AxisType.Auto,), devices=devices)
 
 
 def replicated(mesh: Mesh) -> NamedSharding:

@@ -113,9 +113,10 @@ def train_step(state: TrainState, batch: jax.Array, *, model, degrade, loss_fn,
     return loss_fn(outputs, clean, model.output_activation).mean(), outputs
 
   (loss, outputs), grads = jax.value_and_grad(loss_of, has_aux=True)(state.params)
-  grad_norm = optax.global_norm(grads)
-  finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+  grad_norm = optax.tree.norm(grads)
   updated = state.apply_gradients(grads=grads)
+  finite = (jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+            & jnp.isfinite(optax.tree.norm(updated.params)))
   # A non-finite step leaves the state as it was; the loop stops at its next sync point, so no
   # checkpoint ever holds NaN parameters.
   new_state = jax.tree.map(lambda new, old: jnp.where(finite, new, old), updated, state)
@@ -123,6 +124,18 @@ def train_step(state: TrainState, batch: jax.Array, *, model, degrade, loss_fn,
   psnr, ssim = metrics.psnr_ssim(restored, clean)
   return new_state, {'loss': loss, 'psnr': psnr.mean(), 'ssim': ssim.mean(),
                      'grad_norm': grad_norm, 'finite': finite}
+
+
+def make_train_step(config, model, mesh):
+  """`train_step` for this config, jitted over `mesh`: state replicated and donated, batch sharded."""
+  replicated = parallel.replicated(mesh)
+  return jax.jit(
+      functools.partial(train_step, model=model,
+                        degrade=degradations.build(degradations.resolve(config.degradation)),
+                        loss_fn=losses.LOSSES[config.loss],
+                        noise_key=jax.random.fold_in(jax.random.key(config.seed), 1)),
+      in_shardings=(replicated, parallel.batch_sharding(mesh)),
+      out_shardings=(replicated, replicated), donate_argnums=(0,))
 
 
 def summarize(pending: list[dict[str, jax.Array]]) -> dict[str, float]:
@@ -180,13 +193,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 
   eval_set = input_pipeline.load_eval_set(config)
   evaluator = evaluate.Evaluator(model, config, mesh)
-  step_fn = jax.jit(
-      functools.partial(train_step, model=model,
-                        degrade=degradations.build(degradations.resolve(config.degradation)),
-                        loss_fn=losses.LOSSES[config.loss],
-                        noise_key=jax.random.fold_in(jax.random.key(config.seed), 1)),
-      in_shardings=(replicated, batch_sharding), out_shardings=(replicated, replicated),
-      donate_argnums=(0,))
+  step_fn = make_train_step(config, model, mesh)
 
   last_logged: dict[str, float] = {}
   if start < config.num_train_steps:

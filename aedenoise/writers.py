@@ -13,8 +13,14 @@ from absl import logging
 def read_jsonl(path: str) -> list[dict]:
   if not os.path.exists(path):
     return []
+  records = []
   with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+    for line in f:
+      try:
+        records.append(json.loads(line))
+      except json.JSONDecodeError:  # the half-written last line of a killed run
+        continue
+  return records
 
 
 class MetricWriter:

@@ -7,6 +7,10 @@ os.environ.setdefault('XLA_FLAGS', '--xla_force_host_platform_device_count=8')
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from aedenoise import hostenv  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+hostenv.tune_malloc()
+
 import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 SHARED_DATA = os.environ.get('AEDENOISE_SHARED_DATA',
@@ -18,3 +22,25 @@ def shared_dataset(name: str) -> str:
   if not os.path.isdir(path):
     pytest.skip(f'{path} not found (the shared datasets sit beside the repository)')
   return path
+
+
+def tiny_config(model: str = 'single', **overrides):
+  """The quick config shrunk to seconds: batch 8, a few steps, 4 evaluation images."""
+  from configs import default  # pylint: disable=g-import-not-at-top
+  config = default.get_config('quick')
+  config.model = model
+  config.batch_size = 8
+  config.num_train_steps = 4
+  config.log_every_steps = 1
+  config.checkpoint_every_steps = 2
+  config.data.num_eval = 4
+  config.data.num_workers = 1
+  config.eval.batch_size = 8
+  config.eval.grid_images = 2
+  for key, value in overrides.items():
+    node = config
+    *parents, leaf = key.split('.')
+    for p in parents:
+      node = node[p]
+    node[leaf] = value
+  return config

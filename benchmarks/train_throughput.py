@@ -1,0 +1,71 @@
+r"""Training-step throughput on device-resident synthetic batches.
+
+Times the real jitted train step (degradation, forward, backward, Adam update, metrics) of a config
+after a warm-up, with the batch already on the device, so the figure is the model's cost alone.
+Prints one JSON line. Examples:
+
+  python benchmarks/train_throughput.py --config=configs/dual_skip.py --batch_size=128
+  XLA_FLAGS=--xla_force_host_platform_device_count=8 \
+      python benchmarks/train_throughput.py --config=configs/dual_skip.py:quick
+"""
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from aedenoise import hostenv  # pylint: disable=wrong-import-position
+
+MALLOC_TUNED = hostenv.tune_malloc()
+
+import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
+import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import app, flags  # pylint: disable=g-import-not-at-top,wrong-import-position
+from ml_collections import config_flags  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from aedenoise import parallel, train  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file('config', 'configs/dual_skip.py', 'Config file.')
+flags.DEFINE_integer('batch_size', 0, 'Global batch size (0 = the config\'s).')
+flags.DEFINE_integer('steps', 5, 'Timed steps after the warm-up.')
+flags.DEFINE_integer('warmup', 2, 'Untimed steps after the compile.')
+
+
+def main(argv):
+  del argv
+  config = FLAGS.config
+  batch_size = FLAGS.batch_size or config.batch_size
+  mesh = parallel.create_mesh()
+  parallel.check_batch_size(batch_size, mesh)
+  model = train.create_model(config)
+  state = train.create_train_state(config, model, train.create_optimizer(config),
+                                   parallel.replicated(mesh))
+  step_fn = train.make_train_step(config, model, mesh)
+  images = np.random.default_rng(0).integers(0, 256, train.input_shape(config, batch_size),
+                                             dtype=np.uint8)
+  batch = jax.device_put(images, parallel.batch_sharding(mesh))
+
+  start = time.perf_counter()
+  compiled = step_fn.lower(state, batch).compile()
+  compile_s = time.perf_counter() - start
+  for _ in range(FLAGS.warmup):
+    state, metrics = compiled(state, batch)
+  jax.block_until_ready(metrics)
+  times = []
+  for _ in range(FLAGS.steps):
+    start = time.perf_counter()
+    state, metrics = compiled(state, batch)
+    jax.block_until_ready(metrics)
+    times.append(time.perf_counter() - start)
+  step_s = float(np.median(times))
+  print(json.dumps({
+      'model': config.model, 'conv_impl': train.resolve_conv_impl(config.conv_impl),
+      'batch_size': batch_size, 'backend': jax.default_backend(), 'devices': jax.device_count(),
+      'malloc_tuned': MALLOC_TUNED, 'compile_s': round(compile_s, 2),
+      'step_ms': round(1000 * step_s, 1), 'step_ms_min': round(1000 * min(times), 1),
+      'images_per_sec': round(batch_size / step_s, 1)}))
+
+
+if __name__ == '__main__':
+  app.run(main)

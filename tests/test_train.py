@@ -1,0 +1,97 @@
+"""The train step and loop: device-count independence, resume, NaN guard, checkpoint safety."""
+import math
+import os
+
+import jax
+import numpy as np
+import pytest
+
+from aedenoise import checkpoints, parallel, train
+from aedenoise.errors import TrainingDiverged, UserError
+from aedenoise.writers import read_jsonl
+from conftest import tiny_config
+
+
+def _run_steps(config, mesh, batches):
+  model = train.create_model(config)
+  state = train.create_train_state(config, model, train.create_optimizer(config),
+                                   parallel.replicated(mesh))
+  step_fn = train.make_train_step(config, model, mesh)
+  losses = []
+  for batch in batches:
+    state, metrics = step_fn(state, jax.device_put(batch, parallel.batch_sharding(mesh)))
+    losses.append(float(metrics['loss']))
+  return losses, jax.device_get(state.params)
+
+
+def test_one_and_eight_devices_give_the_same_losses():
+  assert jax.device_count() == 8, 'conftest asks for 8 host devices'
+  config = tiny_config('dual_skip')
+  batches = np.random.default_rng(0).integers(0, 256, (3, 8, 100, 100, 1), dtype=np.uint8)
+  losses_1, params_1 = _run_steps(config, parallel.create_mesh(jax.devices()[:1]), batches)
+  losses_8, params_8 = _run_steps(config, parallel.create_mesh(), batches)
+  np.testing.assert_allclose(losses_1, losses_8, rtol=1e-5)
+  assert losses_1[2] != losses_1[0]  # it trains
+  for a, b in zip(jax.tree.leaves(params_1), jax.tree.leaves(params_8)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-5)  # Adam rescales tiny gradients
+
+
+def test_nonfinite_step_keeps_the_state():
+  config = tiny_config(learning_rate=math.inf)
+  mesh = parallel.create_mesh()
+  model = train.create_model(config)
+  state = train.create_train_state(config, model, train.create_optimizer(config),
+                                   parallel.replicated(mesh))
+  before = jax.device_get(state.params)
+  batch = np.full((8, 100, 100, 1), 128, np.uint8)
+  state, metrics = train.make_train_step(config, model, mesh)(state, batch)
+  assert not bool(metrics['finite'])
+  assert int(state.step) == 0
+  for a, b in zip(jax.tree.leaves(before), jax.tree.leaves(jax.device_get(state.params))):
+    np.testing.assert_array_equal(a, b)
+
+
+def test_resume_continues_exactly(tmp_path):
+  straight = train.train_and_evaluate(tiny_config(), str(tmp_path / 'a'))
+  train.train_and_evaluate(tiny_config(num_train_steps=2), str(tmp_path / 'b'))
+  resumed = train.train_and_evaluate(tiny_config(), str(tmp_path / 'b'))
+  runs = [read_jsonl(str(tmp_path / w / 'metrics.jsonl')) for w in 'ab']
+  losses = [[r['loss'] for r in run if r['kind'] == 'train'] for run in runs]
+  assert len(losses[0]) == 4 and losses[0] == losses[1]
+  assert straight['eval'] == resumed['eval']
+  assert sorted(os.listdir(tmp_path / 'a' / 'eval')) == [
+      'builtin_skimage.csv', 'builtin_skimage.json', 'builtin_skimage.md',
+      'builtin_skimage_grid.png']
+  assert (tmp_path / 'a' / 'curves.png').exists()
+
+
+def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+  workdir = str(tmp_path)
+  train.train_and_evaluate(tiny_config(num_train_steps=2), workdir)
+  with pytest.raises(TrainingDiverged, match='last good checkpoint: step 2'):
+    train.train_and_evaluate(tiny_config(learning_rate=math.inf), workdir)
+  checkpointer = checkpoints.Checkpointer(workdir)
+  assert checkpointer.latest_step() == 2
+  config = tiny_config()
+  model = train.create_model(config)
+  state = train.create_train_state(config, model, train.create_optimizer(config),
+                                   parallel.replicated(parallel.create_mesh()))
+  restored = checkpointer.restore(state, checkpoints.describe(config.model, state.params))
+  checkpointer.close()
+  assert all(np.isfinite(x).all() for x in jax.tree.leaves(jax.device_get(restored.params)))
+
+
+def test_checkpoint_of_another_model_is_refused(tmp_path):
+  train.train_and_evaluate(tiny_config('single', num_train_steps=2), str(tmp_path))
+  with pytest.raises(UserError, match=r"model 'single' \(36,386 parameters\).*'single_sep'"):
+    train.train_and_evaluate(tiny_config('single_sep'), str(tmp_path))
+
+
+@pytest.mark.parametrize('field, value, message', [
+    ('model', 'unet', 'unknown model'), ('loss', 'huber', 'unknown loss'),
+    ('batch_size', 0, 'batch_size must be positive'), ('conv_impl', 'fft', 'conv_impl'),
+    ('degradation.kind', 'sparkle', 'sparkle')])
+def test_bad_config_values_are_user_errors(field, value, message):
+  with pytest.raises(Exception, match=message) as info:
+    train.validate(tiny_config(**{field: value}))
+  assert isinstance(info.value, (UserError, ValueError))
