@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from aedenoise.degradations import DegradationError
 from aedenoise.errors import UserError
@@ -62,3 +63,29 @@ def run(mode: str, config, flags) -> None:
     train.evaluate_checkpoint(config, flags.workdir)
   else:
     raise UserError(f'unknown mode {mode!r}')
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl's flag parsing, with config errors reported in one line instead of a traceback."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  try:
+    args = flags.FLAGS(argv)
+    config = flags.FLAGS['config'].value if 'config' in flags.FLAGS else None
+    if config is not None:
+      config.get('model')  # a config file that failed to load raises only when first used
+    return args
+  except flags.Error as e:
+    lines = [l.strip() for l in str(e).strip().splitlines() if l.strip()]
+    # A config file that raises is reported with its whole traceback; its last line is the cause.
+    problem = lines[0] if len(lines) == 1 else f'{lines[0]} {lines[-1]}'
+  except OSError as e:  # the config file does not load
+    problem = f'cannot load the config file: {str(e).strip().splitlines()[-1].strip()}'
+  except (AttributeError, KeyError) as e:  # an override naming a field the config lacks
+    import re  # pylint: disable=g-import-not-at-top
+    field = re.search(r'[A-Za-z_]\w*', str(e)).group(0)
+    bad = [a.split('=')[0] for a in argv if a.startswith('--config.') and field in a] or [field]
+    hint = re.search(r'Did you mean "(\w+)"', str(e))
+    problem = f'{bad[0]}: the config has no field {field!r}' + (
+        f' (did you mean {hint.group(1)!r}?)' if hint else '')
+  print(f'error: {problem}', file=sys.stderr)
+  sys.exit(2)
