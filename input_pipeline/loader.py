@@ -14,6 +14,7 @@ counted; `skipped` holds the paths, for the training log.
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import queue
 import threading
 from typing import Callable
@@ -71,6 +72,10 @@ class TrainBatches:
     self._perm_cache: tuple[int, np.ndarray] | None = None
     self._step = start_step
     self._put = put or (lambda x: x)
+    if process_count > 1:
+      logging.info('data: process %d of %d reads rows %d-%d of each global batch of %d',
+                   process_index, process_count, self.offset, self.offset + self.local_batch - 1,
+                   global_batch)
     self._pool = concurrent.futures.ThreadPoolExecutor(max(1, num_workers))
     self._queue: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
     self._stop = threading.Event()
