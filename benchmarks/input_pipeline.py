@@ -47,12 +47,17 @@ def measure(spec: str, channels: int, fit: str, args) -> dict:
   config.data.image_size = (args.image_size, args.image_size)
   config.data.num_workers = args.num_workers
   config.data.prefetch = args.prefetch
+  config.data.cache_mb = args.cache_mb
   config.data.tfds_data_dir = args.tfds_data_dir
   config.data.tfds_manual_dir = args.tfds_manual_dir
   sharding = parallel.batch_sharding(parallel.create_mesh())
   put = (lambda b: jax.block_until_ready(parallel.to_global(b, sharding))) if args.to_device else None
   t0 = time.perf_counter()
-  batches = input_pipeline.create_train_iterator(config, start_step=0, put=put)
+  try:
+    batches = input_pipeline.create_train_iterator(config, start_step=0, put=put)
+  except input_pipeline.DataError:  # a small set: take several random crops per image and epoch
+    config.data.patches_per_image = args.small_set_patches
+    batches = input_pipeline.create_train_iterator(config, start_step=0, put=put)
   try:
     for _ in range(args.warmup):
       next(batches)
@@ -65,6 +70,7 @@ def measure(spec: str, channels: int, fit: str, args) -> dict:
     batches.close()
   return {'source': spec, 'channels': channels, 'fit': fit, 'image_size': args.image_size,
           'batch_size': args.batch_size, 'num_workers': args.num_workers,
+          'patches_per_image': config.data.patches_per_image, 'cache_mb': args.cache_mb,
           'batches': args.batches, 'seconds': round(seconds, 3),
           'images_per_sec': round(args.batches * args.batch_size / seconds, 1),
           'open_and_warmup_s': round(first, 2)}
@@ -80,6 +86,10 @@ def main() -> None:
   parser.add_argument('--image_size', type=int, default=100)
   parser.add_argument('--num_workers', type=int, default=2)
   parser.add_argument('--prefetch', type=int, default=2)
+  parser.add_argument('--cache_mb', type=int, default=1024,
+                      help='data.cache_mb; 0 decodes every image for every crop (cold figures)')
+  parser.add_argument('--small_set_patches', type=int, default=64,
+                      help='data.patches_per_image for sets smaller than one batch')
   parser.add_argument('--no_device', dest='to_device', action='store_false',
                       help='stop at host numpy batches (no device transfer)')
   parser.add_argument('--tfds_data_dir', default=os.path.join(ROOT, 'workdirs', 'tfds'))

@@ -63,6 +63,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.data.builtin_seed = 0          # which dead-leaves images
   config.data.num_workers = 2           # host threads decoding/cropping
   config.data.prefetch = 2              # batches prepared ahead
+  config.data.cache_mb = 1024           # decoded training images kept in host memory (0 = off)
   config.data.patches_per_image = 1     # random crops per image and epoch (DnCNN-style patches)
   config.data.tfds_data_dir = ''        # where TFDS keeps prepared datasets ('' = ~/tensorflow_datasets)
   config.data.tfds_manual_dir = ''      # offline: folder holding the files TFDS would download

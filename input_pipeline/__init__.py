@@ -10,7 +10,7 @@ import logging
 
 import numpy as np
 
-from input_pipeline.loader import DataError, TrainBatches, load_images
+from input_pipeline.loader import CachedSource, DataError, TrainBatches, load_images
 from input_pipeline.sources import SourceError, describe_skipped, open_source
 
 
@@ -48,6 +48,8 @@ def create_train_iterator(config, *, start_step: int, put=None, process_index: i
                           process_count: int = 1) -> TrainBatches:
   data = config.data
   source = open_source(data.train, data, data.train_split)
+  if data.get('cache_mb', 0) and not data.train.startswith('builtin:'):  # builtins are generated
+    source = CachedSource(source, int(data.cache_mb * 2**20))
   return TrainBatches(source, global_batch=config.batch_size, image_size=data.image_size,
                       fit_mode=data.fit, resize_method=data.resize_method, seed=config.seed,
                       start_step=start_step, process_index=process_index,

@@ -13,6 +13,7 @@ counted; `skipped` holds the paths, for the training log.
 """
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import logging
 import queue
@@ -43,6 +44,45 @@ def read_fitted(source, index: int, size, fit_mode: str, rng, method: str, skipp
     return preprocess.fit(image, size, fit_mode, rng, method)
   raise DataError(f'{max_probes} unreadable images in a row near index {index}; '
                   f'first failures: {list(skipped.values())[:3]}')
+
+
+class CachedSource:
+  """`source` with its decoded images (before cropping) kept up to `max_bytes`, least recently used
+  evicted first. Small sets, and many patches per image, are then decoded once rather than once per
+  crop; a file that failed is remembered too, so it is not decoded again."""
+
+  def __init__(self, source, max_bytes: int):
+    self.source, self.max_bytes = source, max_bytes
+    self.name = getattr(source, 'name', 'source')
+    self.paired = getattr(source, 'paired', False)
+    self._items: collections.OrderedDict = collections.OrderedDict()
+    self._bytes = 0
+    self._lock = threading.Lock()
+
+  def __len__(self):
+    return len(self.source)
+
+  def __getitem__(self, index):
+    with self._lock:
+      item = self._items.get(index)
+      if item is not None:
+        self._items.move_to_end(index)
+    if item is None:
+      try:
+        item = self.source[index]
+      except image_io.ImageReadError as e:
+        item = e
+      size = item.nbytes if isinstance(item, np.ndarray) else 64
+      with self._lock:
+        if index not in self._items and size <= self.max_bytes:
+          self._items[index] = item
+          self._bytes += size
+          while self._bytes > self.max_bytes:
+            _, old = self._items.popitem(last=False)
+            self._bytes -= old.nbytes if isinstance(old, np.ndarray) else 64
+    if isinstance(item, image_io.ImageReadError):
+      raise item
+    return item
 
 
 class TrainBatches:

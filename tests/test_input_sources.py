@@ -12,7 +12,7 @@ import input_pipeline
 from configs import default
 from input_pipeline import images as image_io
 from input_pipeline import pairs, preprocess
-from input_pipeline.loader import TrainBatches
+from input_pipeline.loader import CachedSource, TrainBatches
 from input_pipeline.sources import FolderSource, SourceError, open_source, split_files
 
 
@@ -216,3 +216,24 @@ def test_shared_sidd_pairs_load_as_a_real_noise_eval_set():
   assert eval_set.name == 'pairs_sidd_samples'
   assert eval_set.images.shape == eval_set.noisy.shape == (2, 100, 100, 3)
   assert 0 < np.abs(eval_set.images.astype(int) - eval_set.noisy).mean() < 30  # real, mild noise
+
+
+def test_cache_decodes_once_evicts_least_recent_and_remembers_failures():
+  calls = []
+  class Counting:
+    name = 'counting'
+    def __len__(self):
+      return 4
+    def __getitem__(self, i):
+      calls.append(i)
+      if i == 3:
+        raise image_io.ImageReadError('three.png', 'broken')
+      return np.full((10, 10, 1), i, np.uint8)  # 100 bytes
+  cached = CachedSource(Counting(), max_bytes=250)  # room for two images
+  for i in (0, 1, 0, 2, 0, 1):
+    assert cached[i][0, 0, 0] == i
+  assert calls == [0, 1, 2, 1]  # 1 was evicted by 2 (0 had been used more recently)
+  for _ in range(2):
+    with pytest.raises(image_io.ImageReadError):
+      cached[3]
+  assert calls.count(3) == 1
