@@ -1,6 +1,6 @@
 """Host-side geometry: bring a decoded image to the training/evaluation size. Nothing else.
 
-Rules (documented in the README):
+Rules (documented in docs/DATA.md):
 * `resize`: the whole image is resized to the target size (aspect not kept), as Keras'
   `load_img(target_size=...)` does for seed 000.
 * `crop`: a crop of the target size, random for training and centred for evaluation. An image smaller
