@@ -22,7 +22,7 @@ from absl import logging
 from flax.training import train_state
 
 import input_pipeline
-from aedenoise import checkpoints, degradations, evaluate, losses, metrics, parallel, reporting
+from aedenoise import augment, checkpoints, degradations, evaluate, losses, metrics, parallel, reporting
 from aedenoise.errors import TrainingDiverged, UserError
 from aedenoise.models import MODELS
 from aedenoise.writers import MetricWriter, Progress, log_progress
@@ -97,16 +97,17 @@ def validate(config) -> None:
   if int(config.data.channels) not in (1, 3):
     raise UserError(f'data.channels must be 1 or 3, got {config.data.channels}')
   degradations.build(degradations.resolve(config.degradation))
+  augment.build(config.get('augment'), config.data.image_size, int(config.data.channels))
 
 
 # ----------------------------------------------------------------------------------- the step
 
 
-def train_step(state: TrainState, batch: jax.Array, *, model, degrade, loss_fn,
+def train_step(state: TrainState, batch: jax.Array, *, model, prepare: augment.Prepare, loss_fn,
                noise_key: jax.Array) -> tuple[TrainState, dict[str, jax.Array]]:
-  """One update on a global uint8 batch [B, H, W, C]; returns per-step metrics on device."""
-  clean = batch.astype(jnp.float32) / 255.0
-  noisy = degrade(jax.random.fold_in(noise_key, state.step), clean)
+  """One update on a global uint8 batch [B, H, W, C] (pairs: [B, H, W, 2C]); returns per-step
+  metrics on device. `prepare` augments and degrades (augment.make_prepare)."""
+  noisy, clean = prepare(jax.random.fold_in(noise_key, state.step), batch)
 
   def loss_of(params):
     outputs = model.apply({'params': params}, noisy)
@@ -131,7 +132,10 @@ def make_train_step(config, model, mesh):
   replicated = parallel.replicated(mesh)
   return jax.jit(
       functools.partial(train_step, model=model,
-                        degrade=degradations.build(degradations.resolve(config.degradation)),
+                        prepare=augment.make_prepare(
+                            degradations.build(degradations.resolve(config.degradation)),
+                            config.get('augment'), config.data.image_size,
+                            int(config.data.channels), input_pipeline.is_paired(config.data.train)),
                         loss_fn=losses.LOSSES[config.loss],
                         noise_key=jax.random.fold_in(jax.random.key(config.seed), 1)),
       in_shardings=(replicated, parallel.batch_sharding(mesh)),

@@ -44,8 +44,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.eval_every_steps = 5_000       # evaluation during training (0 = only at the end)
   config.seed = 0                       # parameters, data order, crops and training noise
 
-  # Data. Sources: 'builtin:dead_leaves' (procedural, no download), 'builtin:skimage' (crops of the
-  # photos scikit-image ships), 'folder:PATH' (images under PATH, recursive).
+  # Data. Sources (docs/DATA.md): 'builtin:dead_leaves' (procedural, no download), 'builtin:skimage'
+  # (crops of the photos scikit-image ships), 'folder:PATH' (images under PATH, recursive),
+  # 'pairs:NOISY_DIR,CLEAN_DIR' (real noisy/clean pairs), 'tfds:NAME[:SPLIT]' (TensorFlow Datasets).
   config.data = ml_collections.ConfigDict()
   config.data.train = 'builtin:dead_leaves'
   config.data.eval = 'builtin:skimage'
@@ -62,6 +63,20 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.data.builtin_seed = 0          # which dead-leaves images
   config.data.num_workers = 2           # host threads decoding/cropping
   config.data.prefetch = 2              # batches prepared ahead
+  config.data.cache_mb = 1024           # decoded training images kept in host memory (0 = off)
+  config.data.patches_per_image = 1     # random crops per image and epoch (DnCNN-style patches)
+  config.data.tfds_data_dir = ''        # where TFDS keeps prepared datasets ('' = ~/tensorflow_datasets)
+  config.data.tfds_manual_dir = ''      # offline: folder holding the files TFDS would download
+  config.data.tfds_image_key = ''       # the image feature ('' = 'image' or the only image feature)
+
+  # Augmentation on the device, inside the train step, before the degradation (seed 001: flips,
+  # rot90, hue, brightness). Pairs get the same transform on the noisy and the clean image.
+  config.augment = ml_collections.ConfigDict()
+  config.augment.flip_left_right = False
+  config.augment.flip_up_down = False
+  config.augment.rot90 = False          # a random multiple of 90 degrees (square images only)
+  config.augment.hue = 0.0              # max hue shift, in turns of the colour wheel (RGB only)
+  config.augment.brightness = 0.0       # max brightness shift on the [0, 1] scale
 
   # Degradation applied on the device to every training batch: a spec (see
   # aedenoise/degradations/core.py) or a preset name. Seed 000: one of Gaussian, Poisson, speckle and

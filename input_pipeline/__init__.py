@@ -6,11 +6,16 @@ conversion and everything else happen on the device inside the jitted step.
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import numpy as np
 
-from input_pipeline.loader import DataError, TrainBatches, load_images
-from input_pipeline.sources import SourceError, open_source
+from input_pipeline.loader import CachedSource, DataError, TrainBatches, load_images
+from input_pipeline.sources import SourceError, describe_skipped, open_source
+
+
+# The evaluation row of a paired source: its own noisy images replace the synthetic degradations.
+REAL_NOISE_ROW = 'real'
 
 
 @dataclasses.dataclass
@@ -18,11 +23,24 @@ class EvalSet:
   name: str            # used for output file names: eval/<name>.json
   images: np.ndarray   # [N, H, W, C] uint8 clean images
   skipped: dict        # path -> reason, for files that could not be decoded
+  noisy: np.ndarray | None = None  # [N, H, W, C] uint8 real noisy partners (pairs sources)
+
+
+def is_paired(spec: str) -> bool:
+  """Whether batches of `spec` hold noisy/clean pairs: [B, H, W, 2C], noisy channels first."""
+  return spec.partition(':')[0] == 'pairs'
 
 
 def dataset_name(spec: str) -> str:
   kind, _, arg = spec.partition(':')
-  base = arg.rstrip('/').split('/')[-1] if kind == 'folder' else arg
+  if kind == 'folder':
+    base = arg.rstrip('/').split('/')[-1]
+  elif kind == 'pairs':  # 'pairs:x/sidd/noisy,x/sidd/gt' -> 'pairs_sidd'
+    dirs = [d.rstrip('/').split('/') for d in arg.split(',')]
+    same = len(dirs) == 2 and len(dirs[0]) > 1 and dirs[0][:-1] == dirs[1][:-1]
+    base = dirs[0][-2] if same else dirs[0][-1]
+  else:
+    base = arg
   return ''.join(c if c.isalnum() or c in '-_' else '_' for c in f'{kind}_{base}')
 
 
@@ -30,11 +48,14 @@ def create_train_iterator(config, *, start_step: int, put=None, process_index: i
                           process_count: int = 1) -> TrainBatches:
   data = config.data
   source = open_source(data.train, data, data.train_split)
+  if data.get('cache_mb', 0) and not data.train.startswith('builtin:'):  # builtins are generated
+    source = CachedSource(source, int(data.cache_mb * 2**20))
   return TrainBatches(source, global_batch=config.batch_size, image_size=data.image_size,
                       fit_mode=data.fit, resize_method=data.resize_method, seed=config.seed,
                       start_step=start_step, process_index=process_index,
                       process_count=process_count, num_workers=data.num_workers,
-                      prefetch=data.prefetch, put=put)
+                      prefetch=data.prefetch, put=put,
+                      patches_per_image=int(data.get('patches_per_image', 1)))
 
 
 def load_eval_set(config, spec: str | None = None) -> EvalSet:
@@ -44,8 +65,15 @@ def load_eval_set(config, spec: str | None = None) -> EvalSet:
   skipped: dict = {}
   images = load_images(source, data.image_size, data.fit, data.resize_method,
                        limit=data.num_eval, skipped=skipped)
-  return EvalSet(dataset_name(spec), images, skipped)
+  if skipped:
+    logging.warning('%s: skipped %d unreadable image(s) when loading the evaluation set: %s', spec,
+                    len(skipped), describe_skipped(skipped))
+  noisy = None
+  if getattr(source, 'paired', False):
+    c = images.shape[-1] // 2
+    noisy, images = images[..., :c], images[..., c:]
+  return EvalSet(dataset_name(spec), images, skipped, noisy)
 
 
-__all__ = ['DataError', 'SourceError', 'EvalSet', 'TrainBatches', 'create_train_iterator',
-           'load_eval_set', 'dataset_name']
+__all__ = ['DataError', 'SourceError', 'EvalSet', 'REAL_NOISE_ROW', 'TrainBatches',
+           'create_train_iterator', 'load_eval_set', 'dataset_name', 'is_paired']

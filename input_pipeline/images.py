@@ -85,6 +85,23 @@ def read_image(path: str, channels: int) -> np.ndarray:
   return arr
 
 
+def check_file(path: str) -> None:
+  """Cheap validity check without decoding pixels: non-empty, a known image header, and (for
+  formats that carry checksums, such as PNG) intact chunk structure. Truncated pixel data of other
+  formats is only found when decoding, where the loader skips it too."""
+  try:
+    if os.path.getsize(path) == 0:
+      raise ImageReadError(path, 'empty file')
+    with warnings.catch_warnings():
+      warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+      with Image.open(path) as img:
+        img.verify()
+  except ImageReadError:
+    raise
+  except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+    raise ImageReadError(path, f'{type(e).__name__}: {e}') from None
+
+
 def write_image(path: str, image: np.ndarray) -> None:
   """Write uint8 (H, W, 1|3) or float [0, 1] image as PNG (or by extension)."""
   if image.dtype != np.uint8:

@@ -1,6 +1,6 @@
 """Host-side geometry: bring a decoded image to the training/evaluation size. Nothing else.
 
-Rules (documented in the README):
+Rules (documented in docs/DATA.md):
 * `resize`: the whole image is resized to the target size (aspect not kept), as Keras'
   `load_img(target_size=...)` does for seed 000.
 * `crop`: a crop of the target size, random for training and centred for evaluation. An image smaller
@@ -25,6 +25,8 @@ def resize(image: np.ndarray, size: tuple[int, int], method: str = 'bicubic') ->
   h, w, c = image.shape
   if (h, w) == tuple(size):
     return image
+  if c not in (1, 3):  # stacked noisy/clean pairs: PIL filters each channel independently anyway
+    return np.concatenate([resize(image[..., i:i + 1], size, method) for i in range(c)], axis=-1)
   pil = Image.fromarray(image[..., 0] if c == 1 else image)
   out = np.asarray(pil.resize((size[1], size[0]), RESAMPLING[method]))
   return out.reshape(size[0], size[1], c)

@@ -1,9 +1,14 @@
-"""Random-access image sources named by one string: `builtin:NAME` or `folder:PATH`.
+"""Random-access image sources named by one string: `builtin:NAME`, `folder:PATH`,
+`pairs:NOISY_DIR,CLEAN_DIR` or `tfds:NAME[:SPLIT]`.
 
-A source has `len()`, `name`, and `source[i] -> uint8 (H, W, C)` at the configured channels.
+A source has `len()`, `name`, and `source[i] -> uint8 (H, W, C)` at the configured channels; a
+paired source (`paired = True`) returns the noisy and the clean image stacked on the channel axis,
+(H, W, 2C), so that one crop cuts both at the same place. `skipped` maps files found unusable when
+the source was opened to the reason.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import os
 import random
@@ -53,11 +58,30 @@ class SkimagePhotos:
     return self.images[index]
 
 
+def describe_skipped(skipped: dict, limit: int = 3) -> str:
+  """'a.png (empty file); b.png (...)' for the first `limit` entries of {path: reason}."""
+  return '; '.join(f'{p} ({r})' for p, r in list(skipped.items())[:limit])
+
+
+def check_files(paths: list[str], num_workers: int = 4) -> dict[str, str]:
+  """{path: reason} for the files whose header says they are not usable images (in parallel:
+  the checks are I/O and PIL releases the GIL)."""
+  def check(path):
+    try:
+      image_io.check_file(path)
+    except image_io.ImageReadError as e:
+      return path, e.reason
+    return None
+  with concurrent.futures.ThreadPoolExecutor(max(1, num_workers)) as pool:
+    return dict(r for r in pool.map(check, paths) if r is not None)
+
+
 class FolderSource:
   """Image files under a folder (recursive, sorted), decoded on access.
 
-  Files that fail to decode are skipped where they are met (the loader counts them); `check()`
-  decodes everything up front when a clean list is needed.
+  `checked()` drops files whose header is unusable (empty, not an image, broken PNG chunks) and
+  logs one warning line; files that only fail when decoded (e.g. a truncated JPEG) are skipped and
+  counted by the loader where they are met.
   """
 
   def __init__(self, root: str, channels: int, files: list[str] | None = None):
@@ -67,6 +91,7 @@ class FolderSource:
     self.channels = channels
     self.files = image_io.list_images(root) if files is None else files
     self.name = os.path.basename(os.path.normpath(root)) or 'folder'
+    self.skipped: dict[str, str] = {}
     if not self.files:
       raise SourceError(f'no image files ({", ".join(image_io.IMAGE_EXTENSIONS)}) under {root}')
 
@@ -78,6 +103,36 @@ class FolderSource:
 
   def subset(self, files: list[str]) -> 'FolderSource':
     return FolderSource(self.root, self.channels, files)
+
+  def checked(self, num_workers: int = 4) -> 'FolderSource':
+    """This source without the files that are not usable images; raises SourceError if none is."""
+    skipped = check_files([os.path.join(self.root, f) for f in self.files], num_workers)
+    good = [f for f in self.files if os.path.join(self.root, f) not in skipped]
+    if not good:
+      raise SourceError(f'no usable image under {self.root}: all {len(self.files)} image files '
+                        f'are unreadable, e.g. {describe_skipped(skipped)}')
+    out = self.subset(good)
+    out.skipped = skipped
+    if skipped:
+      logging.warning('%s: skipped %d of %d files that are not usable images: %s', self.root,
+                      len(skipped), len(self.files), describe_skipped(skipped))
+    return out
+
+
+class Subset:
+  """Random-access view of `source` at `indices` (a TFDS split cut like a folder)."""
+
+  def __init__(self, source, indices):
+    self.source, self.indices = source, list(indices)
+    self.name = source.name
+    self.paired = getattr(source, 'paired', False)
+    self.skipped = getattr(source, 'skipped', {})
+
+  def __len__(self):
+    return len(self.indices)
+
+  def __getitem__(self, index):
+    return self.source[self.indices[index]]
 
 
 SPLITS = ('all', 'train', 'val', 'test')
@@ -104,8 +159,14 @@ def split_files(files: list[str], split: str, seed: int, test_fraction: float,
   return sorted(chosen)
 
 
+def _split(data_cfg, items: list, split: str) -> list:
+  return split_files(items, split, int(data_cfg.split_seed), float(data_cfg.test_fraction),
+                     float(data_cfg.val_fraction))
+
+
 def open_source(spec: str, data_cfg, split: str):
-  """Builds the source named by `spec` ('builtin:NAME' or 'folder:PATH')."""
+  """Builds the source named by `spec`; `split` ('all', 'train', 'val', 'test') cuts folders,
+  pairs and TFDS datasets named without a split, deterministically from `data_cfg.split_seed`."""
   kind, _, arg = spec.partition(':')
   size, channels = tuple(data_cfg.image_size), int(data_cfg.channels)
   if kind == 'builtin':
@@ -118,8 +179,31 @@ def open_source(spec: str, data_cfg, split: str):
     if not arg:
       raise SourceError('folder source needs a path: folder:PATH')
     src = FolderSource(os.path.expanduser(arg), channels)
-    files = split_files(src.files, split, int(data_cfg.split_seed),
-                        float(data_cfg.test_fraction), float(data_cfg.val_fraction))
-    logging.info('%s: %d images (%s split)', spec, len(files), split)
-    return src.subset(files)
-  raise SourceError(f'unknown source {spec!r}; expected builtin:NAME or folder:PATH')
+    # Split the listed files, then check only the chosen ones: the split does not depend on
+    # which files happen to be broken, and a test split is not re-read for a train run.
+    src = src.subset(_split(data_cfg, src.files, split)).checked(int(data_cfg.num_workers) * 2)
+    logging.info('%s: %d images (%s split)', spec, len(src), split)
+    return src
+  if kind == 'pairs':
+    from input_pipeline import pairs  # pylint: disable=g-import-not-at-top
+    dirs = [d.strip() for d in arg.split(',')]
+    if len(dirs) != 2 or not all(dirs):
+      raise SourceError(f'pairs source needs two folders: pairs:NOISY_DIR,CLEAN_DIR, got {spec!r}')
+    src = pairs.PairSource(os.path.expanduser(dirs[0]), os.path.expanduser(dirs[1]), channels)
+    src = src.subset(_split(data_cfg, list(range(len(src))), split))
+    src = src.checked(int(data_cfg.num_workers) * 2)
+    logging.info('%s: %d pairs (%s split)', spec, len(src), split)
+    return src
+  if kind == 'tfds':
+    from input_pipeline import tfds_source  # pylint: disable=g-import-not-at-top
+    name, _, tfds_split = arg.partition(':')
+    if not name:
+      raise SourceError('tfds source needs a dataset name: tfds:NAME[:SPLIT], e.g. tfds:mnist')
+    if tfds_split:  # an explicit TFDS split (slicing syntax allowed) is used as it is
+      return tfds_source.TfdsSource(name, tfds_split, data_cfg)
+    src = tfds_source.TfdsSource(name, 'train', data_cfg)
+    if split == 'all':
+      return src
+    return Subset(src, _split(data_cfg, list(range(len(src))), split))
+  raise SourceError(f'unknown source {spec!r}; expected builtin:NAME, folder:PATH, '
+                    f'pairs:NOISY_DIR,CLEAN_DIR or tfds:NAME[:SPLIT]')
