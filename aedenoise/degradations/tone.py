@@ -1,9 +1,11 @@
 """Brightness changes (seed 004's darkened and brightened images). Deterministic: the key is unused.
 
 Both scale the image: darken by (1 - amount), brighten by (1 + amount), so seed 004's "proportion
-30-60 %" is amount in (0.3, 0.6). quantize=True reproduces its uint8 arithmetic, which truncates:
+30-60 %" is amount in (0.3, 0.6). quantize=True follows its uint8 arithmetic, which truncates:
 darken is numpy `floor_divide(p, 100 / level)` and brighten is PIL `ImageEnhance.Brightness`, whose
 blend with black truncates too; both are floor(p * factor) on the 8-bit value p = round(255 x).
+That is exact for factors like 0.5 and 1.5; for others the seed's own float rounding (of 100 / level
+in float64, of level / 100 in float32) can put a product that is an integer one level lower.
 """
 import jax.numpy as jnp
 
@@ -12,9 +14,7 @@ from aedenoise.degradations.params import declare, in_unit_interval, non_negativ
 
 def _scale(x, factor, quantize):
   if quantize:
-    # The small epsilon keeps exact products (p * 0.5 for even p) from landing just below an
-    # integer in float32 and flooring one level too low.
-    return jnp.floor(jnp.round(x * 255.0) * factor + 1e-4) / 255.0
+    return jnp.floor(jnp.round(x * 255.0) * factor) / 255.0
   return x * factor
 
 
