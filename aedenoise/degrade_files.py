@@ -11,11 +11,15 @@ else a string (method=bicubic). Values replace the preset's (or the config's) en
 """
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
 import sys
 import zlib
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 from PIL import Image
 
@@ -119,7 +123,6 @@ def file_channels(path: str) -> int:
 
 
 def image_key(seed: int, relative_path: str):
-  import jax  # pylint: disable=g-import-not-at-top
   name = relative_path.replace(os.sep, '/')
   return jax.random.fold_in(jax.random.key(seed), zlib.crc32(name.encode()) & 0x7FFFFFFF)
 
@@ -136,11 +139,15 @@ def _output_names(names: list[str]) -> dict[str, str]:
   return out
 
 
+@functools.lru_cache(maxsize=8)
+def _jitted(spec_json: str):
+  """One compiled function per spec (and image shape), however many folders it degrades."""
+  return jax.jit(degradations.build_single(json.loads(spec_json)))
+
+
 def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
                    channels: int | None = None) -> int:
   """Writes OUT/<relative name>.png for every image under IN; returns how many were written."""
-  import jax  # pylint: disable=g-import-not-at-top
-  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
   if not os.path.isdir(input_dir):
     raise UserError(f'--input {input_dir} is not a folder')
   src, dst = os.path.realpath(input_dir), os.path.realpath(output_dir)
@@ -150,7 +157,7 @@ def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
   if not names:
     raise UserError(f'no images under {input_dir}')
   targets = _output_names(names)
-  fn = jax.jit(degradations.build_single(spec))
+  fn = _jitted(json.dumps(spec.to_dict() if hasattr(spec, 'to_dict') else spec, sort_keys=True))
   unreadable = []
   for rel in names:
     path = os.path.join(input_dir, rel)
