@@ -10,10 +10,11 @@ import ml_collections
 import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
+from scipy import stats
 from skimage.util import random_noise
 
 from aedenoise import degradations
-from aedenoise.degradations import noise, tone
+from aedenoise.degradations import noise, sampling, tone
 
 N = 256
 KEY = jax.random.key(0)
@@ -72,6 +73,19 @@ def test_poisson_variance_is_proportional_to_the_signal():
     assert half.var() == pytest.approx(level / peak, rel=0.05)
     # Counts are integers: every value is a multiple of 1 / peak.
     np.testing.assert_allclose(half * peak, np.round(half * peak), atol=1e-3)
+
+
+@pytest.mark.parametrize('rate', [0.7, 4.0, 9.99, 10.0, 37.0, 300.0])
+def test_poisson_counts_follow_the_poisson_pmf(rate):
+  """Both sampler paths (inversion below 10, rejection above) against the exact pmf."""
+  counts = np.asarray(sampling.poisson_counts(KEY, jnp.full((N, N), rate)))
+  np.testing.assert_array_equal(counts, np.round(counts))
+  ks = np.arange(int(rate + 6 * np.sqrt(rate)) + 2)
+  pmf = stats.poisson.pmf(ks, rate)
+  freq = (counts.ravel()[:, None] == ks[None]).mean(axis=0)
+  # Each frequency is within 5 standard errors of its probability.
+  assert np.all(np.abs(freq - pmf) <= 5 * np.sqrt(pmf * (1 - pmf) / N ** 2) + 1e-5)
+  assert counts.mean() == pytest.approx(rate, rel=0.01) and counts.var() == pytest.approx(rate, rel=0.03)
 
 
 @pytest.mark.parametrize('discrete', [False, True])

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from aedenoise.degradations.params import declare, in_unit_interval, non_negative, positive
+from aedenoise.degradations.sampling import poisson_counts
 
 
 def _maybe_clip(x, clip):
@@ -39,9 +40,9 @@ def poisson(key, x, *, peak, clip=True):
   """Shot noise: y = Poisson(peak * x) / peak. Variance x / peak grows with the signal.
 
   scikit-image's `random_noise(mode='poisson')` is the case peak = 2**ceil(log2(#levels)), i.e.
-  peak = 256 for 8-bit images.
+  peak = 256 for 8-bit images. Counts come from `sampling.poisson_counts` (fixed cost per pixel).
   """
-  return _maybe_clip(jax.random.poisson(key, peak * x, x.shape).astype(x.dtype) / peak, clip)
+  return _maybe_clip(poisson_counts(key, peak * x).astype(x.dtype) / peak, clip)
 
 
 @declare(static=('discrete',), check=lambda p: non_negative(p, 'a', 'b'))
@@ -56,7 +57,7 @@ def poisson_gaussian(key, x, *, a, b, discrete=False, clip=True):
   n = jax.random.normal(k_gauss, x.shape, x.dtype)
   if discrete:
     a = jnp.maximum(a, 1e-12)
-    counts = jax.random.poisson(k_poisson, x / a, x.shape).astype(x.dtype)
+    counts = poisson_counts(k_poisson, x / a).astype(x.dtype)
     return _maybe_clip(a * counts + jnp.sqrt(b) * n, clip)
   return _maybe_clip(x + jnp.sqrt(jnp.maximum(a * x + b, 0.0)) * n, clip)
 
