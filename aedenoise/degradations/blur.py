@@ -102,14 +102,16 @@ def convolve(x, kernel, boundary='symmetric'):
   return y[2 * r:, 2 * r:].astype(x.dtype)
 
 
-def _fits(p, name, scale):
-  """The path or radius must fit in the window: a clear error beats a silently cut kernel."""
-  out = list(odd_window(p.get('size', DEFAULT_SIZE)))
-  value = p.get(name)
+def _fits(p, scale, *names):
+  """The window must be odd, and the kernel must fit in it: a clear error beats a cut kernel."""
   size = p.get('size', DEFAULT_SIZE)
-  if not out and isinstance(value, (int, float, tuple, list)) and not isinstance(value, bool):
-    if upper(value) * scale > size // 2:
-      out.append(f'{name} {value!r} does not fit the {size}x{size} window; raise size')
+  out = odd_window(size)
+  window_ok = not out
+  for name in names:
+    value = p.get(name)
+    if window_ok and isinstance(value, (int, float, tuple, list)) and not isinstance(value, bool):
+      if upper(value) * scale > size // 2:
+        out.append(f'{name} {value!r} does not fit the {size}x{size} window; raise size')
   return out
 
 
@@ -117,8 +119,7 @@ _CHOICES = {'boundary': BOUNDARIES}
 
 
 @declare(static=('size',), choices=_CHOICES,
-         check=lambda p: (_fits(p, 'sigma', 3.0) + _fits(p, 'sigma_y', 3.0)
-                          + non_negative(p, 'sigma', 'sigma_y')))
+         check=lambda p: _fits(p, 3.0, 'sigma', 'sigma_y') + non_negative(p, 'sigma', 'sigma_y'))
 def gaussian_blur(key, x, *, sigma, sigma_y=None, angle=0.0, size=DEFAULT_SIZE,
                   boundary='symmetric'):
   """Gaussian blur; anisotropic when sigma_y differs from sigma (axes rotated by `angle`).
@@ -131,7 +132,7 @@ def gaussian_blur(key, x, *, sigma, sigma_y=None, angle=0.0, size=DEFAULT_SIZE,
 
 
 @declare(static=('size',), choices=_CHOICES,
-         check=lambda p: _fits(p, 'length', 0.5) + non_negative(p, 'length'))
+         check=lambda p: _fits(p, 0.5, 'length') + non_negative(p, 'length'))
 def motion_blur(key, x, *, length, angle=0.0, size=DEFAULT_SIZE, boundary='symmetric'):
   """Linear motion blur: uniform along a centred segment of `length` pixels at `angle`."""
   del key
@@ -139,14 +140,14 @@ def motion_blur(key, x, *, length, angle=0.0, size=DEFAULT_SIZE, boundary='symme
 
 
 @declare(static=('size',), choices=_CHOICES,
-         check=lambda p: _fits(p, 'length', 0.5) + non_negative(p, 'length', 'jitter'))
+         check=lambda p: _fits(p, 0.5, 'length') + non_negative(p, 'length', 'jitter'))
 def random_motion_blur(key, x, *, length, jitter=1.5, size=DEFAULT_SIZE, boundary='symmetric'):
   """Camera-shake blur along a random trajectory (see `trajectory_kernel`), new per image."""
   return convolve(x, trajectory_kernel(key, length, jitter, size), boundary)
 
 
 @declare(static=('size',), choices=_CHOICES,
-         check=lambda p: _fits(p, 'radius', 1.0) + non_negative(p, 'radius'))
+         check=lambda p: _fits(p, 1.0, 'radius') + non_negative(p, 'radius'))
 def defocus_blur(key, x, *, radius, size=DEFAULT_SIZE, boundary='symmetric'):
   """Out-of-focus blur: convolution with a disk of `radius` pixels (see `disk_kernel`)."""
   del key
