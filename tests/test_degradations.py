@@ -14,7 +14,7 @@ from scipy import stats
 from skimage.util import random_noise
 
 from aedenoise import degradations
-from aedenoise.degradations import noise, sampling, tone
+from aedenoise.degradations import sampling
 
 N = 256
 KEY = jax.random.key(0)
@@ -294,12 +294,3 @@ def test_one_of_options_of_different_shapes_are_refused():
                                         'sr': {'kind': 'downsample', 'factor': 2}}}
   with pytest.raises(degradations.DegradationError, match='one shape'):
     jax.eval_shape(degradations.build(spec), KEY, jax.ShapeDtypeStruct((2, 8, 8, 1), jnp.float32))
-
-
-def test_functions_vmap_without_the_spec_layer():
-  x = jax.random.uniform(KEY, (4, 16, 16, 1))
-  keys = jax.random.split(KEY, 4)
-  sig = jnp.linspace(0.0, 0.3, 4)
-  y = jax.vmap(lambda k, im, s: noise.gaussian(k, im, sigma=s, clip=False))(keys, x, sig)
-  assert float(jnp.abs(y[0] - x[0]).max()) == 0.0 and float(jnp.std(y[3] - x[3])) > 0.2
-  assert tone.darken(None, x, amount=0.5).shape == x.shape
