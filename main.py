@@ -20,6 +20,10 @@ flags.DEFINE_string('workdir', None, 'Checkpoints, metrics and evaluation output
 flags.DEFINE_string('input', None, 'Input folder (score, degrade, denoise).')
 flags.DEFINE_string('output', None, 'Output folder (degrade, denoise).')
 flags.DEFINE_string('reference', None, 'Reference folder of clean images (score).')
+flags.DEFINE_string('degradation', None, 'Preset or kind for --mode=degrade (default: the config\'s).')
+flags.DEFINE_string('degradation_args', None, 'name=value,... for --degradation; a range is '
+                    'lo:hi; dotted names reach into a composed preset (options.gaussian.sigma=0.1).')
+flags.DEFINE_integer('seed', 0, 'Seed of --mode=degrade; each image\'s key also folds in its name.')
 flags.DEFINE_string('coordinator_address', '', 'host:port of process 0, for a multi-process run '
                     'started by hand (TPU pods and SLURM are detected without it).')
 flags.DEFINE_integer('num_processes', 0, 'Processes in a multi-process run.')
@@ -33,7 +37,8 @@ def main(argv):
     cli.run(FLAGS.mode, FLAGS.config, FLAGS)
   except cli.USER_ERRORS as e:
     logging.flush()
-    print(f'error: {e}', file=sys.stderr)
+    for line in str(e).splitlines() or ['']:  # one line per problem
+      print(f'error: {line}', file=sys.stderr)
     sys.exit(2)
 
 

@@ -8,7 +8,7 @@ from aedenoise.degradations import DegradationError
 from aedenoise.errors import UserError
 from input_pipeline import DataError, SourceError
 
-MODES = ('train', 'eval', 'summary', 'score')
+MODES = ('train', 'eval', 'summary', 'score', 'degrade')
 # Errors caused by what the user asked for: printed as one line, exit status 2.
 USER_ERRORS = (UserError, DegradationError, SourceError, DataError)
 
@@ -43,6 +43,11 @@ def run(mode: str, config, flags) -> None:
   # Imported here so that `--help` and flag errors do not pay for importing JAX.
   from aedenoise import metrics, parallel, scoring, summary, train  # pylint: disable=g-import-not-at-top
 
+  if mode == 'degrade':
+    from aedenoise import degrade_files  # pylint: disable=g-import-not-at-top
+    _require(flags, 'input', 'output')
+    degrade_files.run(flags, config)
+    return
   if mode == 'score':
     _require(flags, 'input', 'reference')
     conv = metrics.Convention.from_config(config.eval) if config is not None else metrics.Convention()

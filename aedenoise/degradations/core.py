@@ -5,8 +5,9 @@ A spec is a plain mapping (a dict or an `ml_collections.ConfigDict`):
     {'kind': 'gaussian', 'sigma': (0.05, 0.15), 'clip': True}
 
 `kind` names a function in `REGISTRY`; every other entry is a keyword argument. A number is used as
-is; a pair (lo, hi) is a range from which each image draws its own value uniformly. Two kinds
-compose others:
+is; a pair (lo, hi) is a range from which each image draws its own value uniformly. Strings and
+booleans pick a variant (method='bicubic', clip=False) and, like parameters that set array shapes
+(a blur's window `size`, a downsampling `factor`), must be fixed values. Two kinds compose others:
 
     {'kind': 'one_of', 'options': {'gaussian': {...}, 'poisson': {...}}, 'weights': {...}}
     {'kind': 'sequence', 'steps': {'blur': {...}, 'noise': {...}}}   # applied in order
@@ -18,18 +19,33 @@ own key, never on the batch it sits in or on how that batch is sharded.
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Mapping
 
 import jax
 import jax.numpy as jnp
 
-from aedenoise.degradations import noise
+from aedenoise.degradations import blur, noise, resize, tone
 
 REGISTRY: dict[str, Callable[..., jax.Array]] = {
+    # Noise (noise.py)
     'gaussian': noise.gaussian,
     'poisson': noise.poisson,
+    'poisson_gaussian': noise.poisson_gaussian,
     'speckle': noise.speckle,
+    'multiplicative': noise.multiplicative,
     'salt_pepper': noise.salt_pepper,
+    'colour_pixels': noise.colour_pixels,
+    # Brightness (tone.py)
+    'darken': tone.darken,
+    'brighten': tone.brighten,
+    # Blur (blur.py)
+    'gaussian_blur': blur.gaussian_blur,
+    'motion_blur': blur.motion_blur,
+    'random_motion_blur': blur.random_motion_blur,
+    'defocus_blur': blur.defocus_blur,
+    # Resolution (resize.py)
+    'downsample': resize.downsample,
 }
 COMPOSITIONS = ('one_of', 'sequence')
 
@@ -52,25 +68,44 @@ def _is_range(value) -> bool:
   return isinstance(value, (tuple, list)) and len(value) == 2
 
 
+def _check_value(fn, name, value) -> str | None:
+  """One problem with one parameter value, or None."""
+  choices = getattr(fn, 'choices', {})
+  if name in choices:
+    return None if value in choices[name] else (
+        f'{name} must be one of {", ".join(map(str, choices[name]))}; got {value!r}')
+  if isinstance(value, bool) or value is None:
+    return None
+  if _is_range(value):
+    if name in getattr(fn, 'static_params', ()):
+      return f'{name} sets a shape or a code path, so it must be a fixed value, not a range {value!r}'
+    lo, hi = value
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)) or lo > hi:
+      return f'{name} range must be (low, high) numbers, got {value!r}'
+    return None
+  if not isinstance(value, (int, float)):
+    return f'{name} must be a number or a (low, high) pair, got {value!r}'
+  return None
+
+
 def _check_params(kind: str, fn, params: Mapping[str, Any]):
-  import inspect  # pylint: disable=g-import-not-at-top
+  """Raises one DegradationError listing every problem, one line each."""
   sig = inspect.signature(fn)
   accepted = [n for n, p in sig.parameters.items() if p.kind == p.KEYWORD_ONLY]
+  problems = []
   for name, value in params.items():
     if name not in accepted:
-      raise DegradationError(f'{kind}: unknown parameter {name!r} (accepted: {", ".join(accepted)})')
-    if isinstance(value, bool) or value is None:
-      continue
-    if _is_range(value):
-      lo, hi = value
-      if not all(isinstance(v, (int, float)) for v in (lo, hi)) or lo > hi:
-        raise DegradationError(f'{kind}: {name} range must be (low, high) numbers, got {value!r}')
-    elif not isinstance(value, (int, float)):
-      raise DegradationError(f'{kind}: {name} must be a number or a (low, high) pair, got {value!r}')
+      problems.append(f'unknown parameter {name!r} (accepted: {", ".join(accepted)})')
+    elif (problem := _check_value(fn, name, value)) is not None:
+      problems.append(problem)
   missing = [n for n, p in sig.parameters.items()
              if p.kind == p.KEYWORD_ONLY and p.default is p.empty and n not in params]
   if missing:
-    raise DegradationError(f'{kind}: missing parameter(s) {", ".join(missing)}')
+    problems.append(f'missing parameter(s) {", ".join(missing)}')
+  if not problems and getattr(fn, 'check', None) is not None:
+    problems.extend(fn.check(params))
+  if problems:
+    raise DegradationError('\n'.join(f'{kind}: {p}' for p in problems))
 
 
 def _sample_params(key, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -105,6 +140,9 @@ def build_single(spec) -> Callable[[jax.Array, jax.Array], jax.Array]:
     logits = jnp.log(jnp.asarray([float(weights.get(n, 1.0)) for n in names]))
 
     def one_of(key, x):
+      shapes = {n: jax.eval_shape(f, key, x).shape for n, f in zip(names, fns)}
+      if len(set(shapes.values())) > 1:
+        raise DegradationError(f'one_of: options must give images of one shape, got {shapes}')
       k_choice, k_apply = jax.random.split(key)
       index = jax.random.categorical(k_choice, logits)
       return jax.lax.switch(index, fns, k_apply, x)
