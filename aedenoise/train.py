@@ -96,7 +96,12 @@ def validate(config) -> None:
       raise UserError(f'{field} must be positive, got {config[field]}')
   if int(config.data.channels) not in (1, 3):
     raise UserError(f'data.channels must be 1 or 3, got {config.data.channels}')
-  degradations.build(degradations.resolve(config.degradation))
+  degrade = degradations.build(degradations.resolve(config.degradation))
+  shape = input_shape(config, 2)
+  out = jax.eval_shape(degrade, jax.random.key(0), jax.ShapeDtypeStruct(shape, jnp.float32))
+  if out.shape != shape:
+    raise UserError(f'the degradation turns {shape[1:]} images into {out.shape[1:]}, but the models '
+                    'keep the size; resize back (e.g. the seed004_sr_x2_nni preset)')
   augment.build(config.get('augment'), config.data.image_size, int(config.data.channels))
 
 

@@ -95,3 +95,15 @@ def test_bad_config_values_are_user_errors(field, value, message):
   with pytest.raises(Exception, match=message) as info:
     train.validate(tiny_config(**{field: value}))
   assert isinstance(info.value, (UserError, ValueError))
+
+
+def test_config_variant_selects_a_degradation_preset():
+  from configs import default  # pylint: disable=g-import-not-at-top
+  config = default.get_config('quick,degradation=seed003_mix')
+  assert config.batch_size == 16 and config.degradation.kind == 'one_of'
+  assert config.degradation.to_dict() != default.get_config().degradation.to_dict()
+  train.validate(config)
+  with pytest.raises(ValueError, match='unknown degradation preset'):
+    default.get_config('degradation=seed999')
+  with pytest.raises(UserError, match='keep the size'):
+    train.validate(default.get_config('degradation=seed004_sr_x2'))
