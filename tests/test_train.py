@@ -33,7 +33,9 @@ def test_one_and_eight_devices_give_the_same_losses():
   np.testing.assert_allclose(losses_1, losses_8, rtol=1e-5)
   assert losses_1[2] != losses_1[0]  # it trains
   for a, b in zip(jax.tree.leaves(params_1), jax.tree.leaves(params_8)):
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-5)  # Adam rescales tiny gradients
+    # Adam normalises each gradient, so a parameter whose gradient is near 0 can move by up to lr
+    # (1e-3) per step on reduction-order noise; 1e-4 is a tenth of one step.
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
 def test_nonfinite_step_keeps_the_state():
