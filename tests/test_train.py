@@ -26,16 +26,18 @@ def _run_steps(config, mesh, batches):
 
 def test_one_and_eight_devices_give_the_same_losses():
   assert jax.device_count() == 8, 'conftest asks for 8 host devices'
-  config = tiny_config('dual_skip')
+  # SGD, because its update is linear in the gradient: 8 devices sum the gradient in another
+  # order, and Adam's g / (sqrt(v) + eps) turns that float noise on a near-zero gradient into a
+  # step of up to the learning rate (measured: 2.4e-4 apart after 3 steps on one CI machine).
+  # Adam's losses are compared over 1 and 8 devices end to end in test_kill_resume.py.
+  config = tiny_config('dual_skip', optimizer='sgd', learning_rate=0.1)
   batches = np.random.default_rng(0).integers(0, 256, (3, 8, 100, 100, 1), dtype=np.uint8)
   losses_1, params_1 = _run_steps(config, parallel.create_mesh(jax.devices()[:1]), batches)
   losses_8, params_8 = _run_steps(config, parallel.create_mesh(), batches)
   np.testing.assert_allclose(losses_1, losses_8, rtol=1e-5)
   assert losses_1[2] != losses_1[0]  # it trains
   for a, b in zip(jax.tree.leaves(params_1), jax.tree.leaves(params_8)):
-    # Adam normalises each gradient, so a parameter whose gradient is near 0 can move by up to lr
-    # (1e-3) per step on reduction-order noise; 1e-4 is a tenth of one step.
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # measured: at most 5e-8 apart
 
 
 def test_nonfinite_step_keeps_the_state():
