@@ -1,11 +1,15 @@
 """Process-level settings that must be made before JAX starts its threads.
 
 `tune_malloc()` configures glibc's allocator for XLA:CPU. XLA's CPU runtime allocates and frees
-large temporary buffers every step; with glibc's defaults each one is a fresh `mmap` (or a trimmed
-heap) whose pages fault in again on first touch, and page faults are expensive on virtual machines.
-Keeping freed memory in one arena (no per-thread arenas, no mmap for large blocks, no trimming)
-reuses the pages instead. Measured on a 2-core VM (docs/PERFORMANCE.md): the dual_skip step at
-batch 16 goes from about 1.0 s to about 0.7 s. The cost is that the process keeps its peak heap.
+large temporary buffers every step (one dual_skip step at batch 16 touches hundreds of MB); with glibc's defaults each one is a fresh `mmap` (or a trimmed heap) whose pages
+fault in again on first touch, and page faults are expensive on virtual machines. Keeping freed
+memory in one arena (no per-thread arenas, no mmap for large blocks, and no trimming at all: -1, as
+`man mallopt` documents; a finite threshold, even 2 GiB, is crossed when a few steps are queued
+and the heap is then trimmed and faulted in again) reuses the pages instead. Measured on a 2-core
+VM with `configs/dual_skip.py:quick`: glibc defaults 0.64 s per step in isolation; a 2 GiB
+threshold 0.45 s in isolation but 0.83 s in the real loop (about 200,000 page faults per step);
+-1: 0.48 s in the loop (no page faults after the first steps), and the quick run takes 3m41s
+instead of 5m51s. The cost is that the process keeps its peak heap (5.7 GB for the quick run).
 
 Called at the top of main.py, the benchmarks and the tests. Set AEDENOISE_MALLOC=default to skip.
 """
@@ -33,4 +37,4 @@ def tune_malloc() -> bool:
     return False
   mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
   ok = mallopt(_M_ARENA_MAX, 1) and mallopt(_M_MMAP_MAX, 0)
-  return bool(ok and mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
+  return bool(ok and mallopt(_M_TRIM_THRESHOLD, -1))
