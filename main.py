@@ -3,7 +3,7 @@ import sys
 
 from aedenoise import hostenv
 
-hostenv.tune_malloc()  # before JAX starts its threads; see aedenoise/hostenv.py
+hostenv.use_huge_pages()  # may re-execute this process once; see aedenoise/hostenv.py
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags, logging
@@ -15,10 +15,9 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Config file, e.g. configs/dual_skip.py[:quick].',
                                 lock_config=True)
 flags.DEFINE_enum('mode', 'train', list(cli.MODES), 'What to do.')
-flags.DEFINE_string('workdir', None, 'Checkpoints, metrics and evaluation outputs (train, eval, '
-                    'denoise).')
-flags.DEFINE_string('input', None, 'Input folder (score, degrade, denoise).')
-flags.DEFINE_string('output', None, 'Output folder (degrade, denoise).')
+flags.DEFINE_string('workdir', None, 'Checkpoints, metrics and evaluation outputs (train, eval).')
+flags.DEFINE_string('input', None, 'Input folder (score, degrade).')
+flags.DEFINE_string('output', None, 'Output folder (degrade).')
 flags.DEFINE_string('reference', None, 'Reference folder of clean images (score).')
 flags.DEFINE_string('degradation', None, 'Preset or kind for --mode=degrade (default: the config\'s).')
 flags.DEFINE_string('degradation_args', None, 'name=value,... for --degradation; a range is '

@@ -1,40 +1,60 @@
-"""Process-level settings that must be made before JAX starts its threads.
+"""Process-level settings that must be made before the process allocates: huge pages for malloc.
 
-`tune_malloc()` configures glibc's allocator for XLA:CPU. XLA's CPU runtime allocates and frees
-large temporary buffers every step (one dual_skip step at batch 16 touches hundreds of MB); with glibc's defaults each one is a fresh `mmap` (or a trimmed heap) whose pages
-fault in again on first touch, and page faults are expensive on virtual machines. Keeping freed
-memory in one arena (no per-thread arenas, no mmap for large blocks, and no trimming at all: -1, as
-`man mallopt` documents; a finite threshold, even 2 GiB, is crossed when a few steps are queued
-and the heap is then trimmed and faulted in again) reuses the pages instead. Measured on a 2-core
-VM with `configs/dual_skip.py:quick`: glibc defaults 0.64 s per step in isolation; a 2 GiB
-threshold 0.45 s in isolation but 0.83 s in the real loop (about 200,000 page faults per step);
--1: 0.48 s in the loop (no page faults after the first steps), and the quick run takes 3m41s
-instead of 5m51s. The cost is that the process keeps its peak heap (5.7 GB for the quick run).
+XLA:CPU allocates and frees large temporary buffers every step (a dual_skip step at batch 128
+touches about 9 GB). glibc serves blocks that large with a fresh `mmap` each time, and on this kind
+of virtual machine faulting their 4 KiB pages in again is what the step spends half its time on:
+about 2.2 million page faults per step. glibc 2.35+ can ask the kernel for transparent huge pages
+(2 MiB) on those mappings, with the tunable `glibc.malloc.hugetlb=1`; the kernel's default THP
+mode, `madvise`, grants them only when asked. Tunables are read when a process starts, so
+`use_huge_pages()` re-executes the process once with the tunable in its environment.
 
-Called at the top of main.py, the benchmarks and the tests. Set AEDENOISE_MALLOC=default to skip.
+Measured on the 2-core VM (docs/PERFORMANCE.md), training loop with its input pipeline:
+
+| model, batch | glibc default | hugetlb=1 |
+|---|---|---|
+| dual_skip, 16 | 617 ms/step, 280,000 faults/step | 439 ms/step, 942 faults/step |
+| dual_skip, 128 | 7,535 ms/step, 2.3 M faults/step | 3,509 ms/step, 7,795 faults/step |
+| dual, 128 | 7,105 ms/step | 3,144 ms/step |
+
+Peak memory is unchanged (10.2 GB for dual_skip at batch 128). Keeping freed memory in the heap
+instead (mallopt: one arena, no mmap, no trimming) also avoids the faults but fragments the heap:
+dual at batch 64 grew to 9.4 GB instead of 5.2 GB, and at batch 128 past 24 GB.
+
+Called first thing by main.py and the benchmarks. AEDENOISE_MALLOC=default turns it off.
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import sys
 
-# mallopt parameter numbers from glibc's <malloc.h>.
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_MAX = -4
-_M_ARENA_MAX = -8
+TUNABLE = 'glibc.malloc.hugetlb=1'
 
 
-def tune_malloc() -> bool:
-  """Applies the allocator settings above; returns whether they were applied."""
-  if os.environ.get('AEDENOISE_MALLOC', '') == 'default' or not sys.platform.startswith('linux'):
-    return False
+def _glibc_version() -> tuple[int, ...] | None:
   try:
-    libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
-    mallopt = libc.mallopt
-  except (OSError, AttributeError):  # musl and other libcs have no mallopt
-    return False
-  mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-  ok = mallopt(_M_ARENA_MAX, 1) and mallopt(_M_MMAP_MAX, 0)
-  return bool(ok and mallopt(_M_TRIM_THRESHOLD, -1))
+    name, version = os.confstr('CS_GNU_LIBC_VERSION').split()  # 'glibc 2.36'
+    return tuple(int(part) for part in version.split('.')[:2]) if name == 'glibc' else None
+  except (AttributeError, ValueError, OSError):  # not glibc (macOS, musl)
+    return None
+
+
+def huge_pages_enabled() -> bool:
+  return 'glibc.malloc.hugetlb' in os.environ.get('GLIBC_TUNABLES', '')
+
+
+def use_huge_pages() -> None:
+  """Re-executes this process with `glibc.malloc.hugetlb=1` unless it has it already (or cannot
+  have it). Returns only when no re-execution is needed; the process id stays the same."""
+  if os.environ.get('AEDENOISE_MALLOC', '') == 'default' or huge_pages_enabled():
+    return
+  version = _glibc_version()
+  if version is None or version < (2, 35):
+    return
+  tunables = os.environ.get('GLIBC_TUNABLES', '')
+  env = dict(os.environ, GLIBC_TUNABLES=f'{tunables}:{TUNABLE}' if tunables else TUNABLE)
+  sys.stdout.flush()
+  sys.stderr.flush()
+  try:
+    os.execve(sys.executable, sys.orig_argv, env)
+  except OSError:  # cannot re-execute (unusual sandboxes): run on with glibc's defaults
+    return

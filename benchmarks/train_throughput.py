@@ -16,7 +16,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from aedenoise import hostenv  # pylint: disable=wrong-import-position
 
-MALLOC_TUNED = hostenv.tune_malloc()
+hostenv.use_huge_pages()  # as main.py does
 
 import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -62,7 +62,7 @@ def main(argv):
   print(json.dumps({
       'model': config.model, 'conv_impl': train.resolve_conv_impl(config.conv_impl),
       'batch_size': batch_size, 'backend': jax.default_backend(), 'devices': jax.device_count(),
-      'malloc_tuned': MALLOC_TUNED, 'compile_s': round(compile_s, 2),
+      'huge_pages': hostenv.huge_pages_enabled(), 'compile_s': round(compile_s, 2),
       'step_ms': round(1000 * step_s, 1), 'step_ms_min': round(1000 * min(times), 1),
       'images_per_sec': round(batch_size / step_s, 1)}))
 

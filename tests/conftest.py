@@ -7,10 +7,6 @@ os.environ.setdefault('XLA_FLAGS', '--xla_force_host_platform_device_count=8')
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from aedenoise import hostenv  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-hostenv.tune_malloc()
-
 import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 SHARED_DATA = os.environ.get('AEDENOISE_SHARED_DATA',

@@ -1,0 +1,36 @@
+"""hostenv.use_huge_pages: one re-execution with glibc's huge-page tunable, same process id."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from aedenoise import hostenv
+from conftest import ROOT
+
+SCRIPT = ('import os, sys; sys.path.insert(0, sys.argv[1]); print("start", flush=True); '
+          'from aedenoise import hostenv; hostenv.use_huge_pages(); '
+          'print(os.getpid(), repr(os.environ.get("GLIBC_TUNABLES")), sys.argv[2])')
+
+
+def _run(**env):
+  """(lines printed, whether the last line came from the process id that was started)"""
+  env = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+  proc = subprocess.Popen([sys.executable, '-c', SCRIPT, ROOT, 'arg'], stdout=subprocess.PIPE,
+                          text=True, env=env)
+  out = proc.communicate(timeout=60)[0].splitlines()
+  assert proc.returncode == 0
+  return out, out[-1].split()[0] == str(proc.pid)
+
+
+@pytest.mark.skipif((hostenv._glibc_version() or (0,)) < (2, 35), reason='needs glibc 2.35+')  # pylint: disable=protected-access
+def test_reexecutes_once_with_the_tunable_and_keeps_pid_and_arguments():
+  out, same_pid = _run(GLIBC_TUNABLES='glibc.malloc.arena_max=4')
+  assert out[:2] == ['start', 'start'] and len(out) == 3 and same_pid  # ran twice, one process
+  assert out[2].split()[1:] == ["'glibc.malloc.arena_max=4:glibc.malloc.hugetlb=1'", 'arg']
+
+
+def test_can_be_turned_off():
+  out, same_pid = _run(AEDENOISE_MALLOC='default', GLIBC_TUNABLES=None)
+  assert out[0] == 'start' and len(out) == 2 and same_pid
+  assert out[1].split()[1:] == ['None', 'arg']
