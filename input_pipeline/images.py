@@ -1,6 +1,7 @@
 """Reading and writing image files on the host: decode to uint8 HWC with the wanted channels."""
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 
@@ -62,24 +63,31 @@ def to_channels(img: Image.Image, channels: int) -> np.ndarray:
   return arr.reshape(arr.shape[0], arr.shape[1], channels)
 
 
-def read_image(path: str, channels: int) -> np.ndarray:
-  """Decode `path` to uint8 (H, W, channels), EXIF orientation applied.
-
-  Raises ImageReadError for anything that is not a complete, decodable image.
-  """
+@contextlib.contextmanager
+def _opened(path: str):
+  """`Image.open(path)`; every way in which the file is not a usable image, in here or in the
+  caller's block, becomes ImageReadError."""
   try:
     if os.path.getsize(path) == 0:
       raise ImageReadError(path, 'empty file')
     with warnings.catch_warnings():
       warnings.simplefilter('ignore', Image.DecompressionBombWarning)
       with Image.open(path) as img:
-        img.load()
-        img = ImageOps.exif_transpose(img)
-        arr = to_channels(img, channels)
+        yield img
   except ImageReadError:
     raise
   except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
     raise ImageReadError(path, f'{type(e).__name__}: {e}') from None
+
+
+def read_image(path: str, channels: int) -> np.ndarray:
+  """Decode `path` to uint8 (H, W, channels), EXIF orientation applied.
+
+  Raises ImageReadError for anything that is not a complete, decodable image.
+  """
+  with _opened(path) as img:
+    img.load()
+    arr = to_channels(ImageOps.exif_transpose(img), channels)
   if arr.shape[0] < 1 or arr.shape[1] < 1:
     raise ImageReadError(path, 'image has no pixels')
   return arr
@@ -89,17 +97,8 @@ def check_file(path: str) -> None:
   """Cheap validity check without decoding pixels: non-empty, a known image header, and (for
   formats that carry checksums, such as PNG) intact chunk structure. Truncated pixel data of other
   formats is only found when decoding, where the loader skips it too."""
-  try:
-    if os.path.getsize(path) == 0:
-      raise ImageReadError(path, 'empty file')
-    with warnings.catch_warnings():
-      warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-      with Image.open(path) as img:
-        img.verify()
-  except ImageReadError:
-    raise
-  except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-    raise ImageReadError(path, f'{type(e).__name__}: {e}') from None
+  with _opened(path) as img:
+    img.verify()
 
 
 def write_image(path: str, image: np.ndarray) -> None:
