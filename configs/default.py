@@ -13,11 +13,18 @@ import ml_collections
 from aedenoise.degradations import presets
 
 
-def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+# Training steps of the `quick` variant, per model: each quick run takes 2.5-6 minutes on a 2-core
+# CPU and ends with the restored images above the noisy input on all four seed-000 noises (measured;
+# docs/PERFORMANCE.md). The smaller models are cheaper per step and need more steps to get there.
+QUICK_STEPS = {'single': 1600, 'single_sep': 1600, 'dual': 800, 'dual_sep': 800,
+               'dual_skip': 400, 'dual_skip_sep': 400}
+
+
+def get_config(arg: str | None = None, model: str = 'dual_skip') -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
 
   # Model: a key of aedenoise.models.MODELS.
-  config.model = 'dual_skip'
+  config.model = model
   # How convolutions are computed: 'matmul' (im2col matrix products; fast on CPU), 'lax' (XLA's
   # convolutions; fast on GPU/TPU) or 'auto' (matmul on CPU, lax elsewhere). Parameters and results
   # are the same either way.
@@ -105,11 +112,10 @@ def apply_variant(config, arg: str) -> None:
   for variant in filter(None, (a.strip() for a in arg.split(','))):
     name, _, value = variant.partition('=')
     if variant == 'quick':
-      # 3m41s on a 2-core CPU (measured, README): batch 16, 400 steps, 48 eval crops.
       config.batch_size = 16
-      config.num_train_steps = 400
-      config.log_every_steps = 25
-      config.checkpoint_every_steps = 100
+      config.num_train_steps = QUICK_STEPS.get(config.model, 400)
+      config.log_every_steps = config.num_train_steps // 16
+      config.checkpoint_every_steps = config.num_train_steps // 4
       config.eval_every_steps = 0
       config.eval.batch_size = 48
     elif name == 'degradation' and value:

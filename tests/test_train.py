@@ -8,6 +8,7 @@ import pytest
 
 from aedenoise import checkpoints, parallel, train
 from aedenoise.errors import TrainingDiverged, UserError
+from aedenoise.models import MODELS
 from aedenoise.writers import read_jsonl
 from conftest import tiny_config
 
@@ -111,3 +112,14 @@ def test_config_variant_selects_a_degradation_preset():
     default.get_config('degradation=seed999')
   with pytest.raises(UserError, match='keep the size'):
     train.validate(default.get_config('degradation=seed004_sr_x2'))
+
+
+def test_each_model_config_gets_its_own_quick_length():
+  import importlib  # pylint: disable=g-import-not-at-top
+  from configs import default  # pylint: disable=g-import-not-at-top
+  assert set(default.QUICK_STEPS) == set(MODELS)
+  for name, steps in default.QUICK_STEPS.items():
+    quick = importlib.import_module(f'configs.{name}').get_config('quick')
+    full = importlib.import_module(f'configs.{name}').get_config()
+    assert (quick.model, quick.num_train_steps, quick.batch_size) == (name, steps, 16)
+    assert (full.model, full.num_train_steps, full.batch_size) == (name, 45_000, 128)
