@@ -38,15 +38,24 @@ def _glibc_version() -> tuple[int, ...] | None:
     return None
 
 
+def _hugetlb_setting() -> str | None:
+  """The value of glibc.malloc.hugetlb in GLIBC_TUNABLES ('name=value:name=value'), if set."""
+  for item in os.environ.get('GLIBC_TUNABLES', '').split(':'):
+    name, _, value = item.partition('=')
+    if name == 'glibc.malloc.hugetlb':
+      return value
+  return None
+
+
 def huge_pages_enabled() -> bool:
-  return 'glibc.malloc.hugetlb' in os.environ.get('GLIBC_TUNABLES', '')
+  return _hugetlb_setting() not in (None, '0')
 
 
 def use_huge_pages() -> None:
   """Re-executes this process with `glibc.malloc.hugetlb=1` unless it has it already (or cannot
   have it). Returns only when no re-execution is needed; the process id stays the same."""
-  if os.environ.get('AEDENOISE_MALLOC', '') == 'default' or huge_pages_enabled():
-    return
+  if os.environ.get('AEDENOISE_MALLOC', '') == 'default' or _hugetlb_setting() is not None:
+    return  # turned off, or the user chose a hugetlb setting: keep theirs
   version = _glibc_version()
   if version is None or version < (2, 35):
     return

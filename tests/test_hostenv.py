@@ -34,3 +34,11 @@ def test_can_be_turned_off():
   out, same_pid = _run(AEDENOISE_MALLOC='default', GLIBC_TUNABLES=None)
   assert out[0] == 'start' and len(out) == 2 and same_pid
   assert out[1].split()[1:] == ['None', 'arg']
+
+
+def test_a_users_own_hugetlb_setting_is_kept(monkeypatch):
+  monkeypatch.setenv('GLIBC_TUNABLES', 'glibc.malloc.hugetlb=0')
+  hostenv.use_huge_pages()  # would re-execute this test process if it did not keep the setting
+  assert not hostenv.huge_pages_enabled()
+  monkeypatch.setenv('GLIBC_TUNABLES', 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1')
+  assert hostenv.huge_pages_enabled()
