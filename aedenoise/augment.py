@@ -1,10 +1,12 @@
-"""Training inputs on the device: uint8 batch -> (noisy, clean) floats, with optional augmentation.
+"""Training inputs on the device: uint8 batch -> (input, target) floats, with optional augmentation.
 
-Augmentation (seed 001: flips, rot90, hue, brightness) runs inside the jitted train step through
-dm-pix, before the degradation, so the host pipeline stays a plain decode-and-crop and the device does
-the arithmetic. Every image draws its own transform from `fold_in(step key, AUGMENT_SALT)`; the
-degradation keeps using the step key itself, so switching augmentation on or off leaves the noise of
-a run unchanged. A noisy/clean pair gets one transform for both images.
+Augmentation (flips, rot90, hue, brightness, as the real-noise SIDD study uses) runs inside the
+jitted train step through dm-pix, before the degradation, so the host pipeline stays a plain
+decode-and-crop and the device does the arithmetic. Every image draws its own transform from
+`fold_in(step key, AUGMENT_SALT)`; the degradation keeps using the step key itself, so switching
+augmentation on or off leaves the noise of a run unchanged. An input read from disk (a real noisy
+partner, or a low-resolution image) gets the same transform as its target: the transforms draw
+their decisions from the image's key alone, whatever the image's size.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import jax.numpy as jnp
 from aedenoise.errors import UserError
 
 AUGMENT_SALT = 0x0A06  # any fixed constant: separates augmentation keys from degradation keys
-Prepare = Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]
+Prepare = Callable[[jax.Array, dict], tuple[jax.Array, jax.Array]]
 
 
 def _rot90(key, image):
@@ -27,11 +29,8 @@ def _rot90(key, image):
 
 
 def build(augment_cfg, image_size, channels: int):
-  """`augment(key, images[B, H, W, G*channels]) -> images`, or None when everything is off.
-
-  The channel axis may hold G images of `channels` channels each (a noisy/clean pair): geometric
-  transforms move all of them together and colour transforms draw one value for all of them.
-  """
+  """`augment(key, images[B, H, W, C]) -> images`, or None when everything is off. The same key
+  gives the same transform to images of any size (an input and its target)."""
   cfg = dict(augment_cfg.items()) if augment_cfg is not None else {}
   unknown = set(cfg) - {'flip_left_right', 'flip_up_down', 'rot90', 'hue', 'brightness'}
   if unknown:
@@ -55,31 +54,32 @@ def build(augment_cfg, image_size, channels: int):
       image = pix.random_flip_up_down(k_ud, image)
     if rot90:
       image = _rot90(k_rot, image)
-    parts = jnp.split(image, image.shape[-1] // channels, axis=-1)
     if hue:
-      parts = [pix.random_hue(k_hue, p, hue) for p in parts]
+      image = pix.random_hue(k_hue, image, hue)
     if brightness:
-      parts = [pix.random_brightness(k_bright, p, brightness) for p in parts]
-    return jnp.clip(jnp.concatenate(parts, axis=-1), 0.0, 1.0)
+      image = pix.random_brightness(k_bright, image, brightness)
+    return jnp.clip(image, 0.0, 1.0)
 
   def augment(key, images):
     return jax.vmap(one)(jax.random.split(key, images.shape[0]), images)
   return augment
 
 
-def make_prepare(degrade, augment_cfg, image_size, channels: int, paired: bool) -> Prepare:
-  """`prepare(step_key, batch_u8) -> (noisy, clean)` in [0, 1].
+def make_prepare(degrade, augment_cfg, image_size, channels: int) -> Prepare:
+  """`prepare(step_key, batch) -> (input, target)` floats in [0, 1].
 
-  `batch_u8` is [B, H, W, C] clean images, degraded here with `degrade`; or, when `paired`,
-  [B, H, W, 2C] real noisy images followed by their clean partners, used as they are.
+  `batch['target']` holds uint8 clean images; the input is `batch['input']` when the source read
+  one from disk, else the target degraded here with `degrade` (which may change its size).
   """
   augment = build(augment_cfg, image_size, channels)
 
   def prepare(key, batch):
-    images = batch.astype(jnp.float32) / 255.0
+    as_float = lambda x: x.astype(jnp.float32) / 255.0
+    target = as_float(batch['target'])
+    given = as_float(batch['input']) if 'input' in batch else None
     if augment is not None:
-      images = augment(jax.random.fold_in(key, AUGMENT_SALT), images)
-    if paired:
-      return images[..., :channels], images[..., channels:]
-    return degrade(key, images), images
+      akey = jax.random.fold_in(key, AUGMENT_SALT)
+      target = augment(akey, target)
+      given = augment(akey, given) if given is not None else None
+    return (given if given is not None else degrade(key, target)), target
   return prepare

@@ -41,7 +41,7 @@ def _config(config):
 def run(mode: str, config, flags) -> None:
   _quiet_library_logs()
   # Imported here so that `--help` and flag errors do not pay for importing JAX.
-  from aedenoise import metrics, parallel, scoring, summary, train  # pylint: disable=g-import-not-at-top
+  from aedenoise import metrics, parallel, scoring, state, summary, train  # pylint: disable=g-import-not-at-top
 
   if mode == 'degrade':
     from aedenoise import degrade_files  # pylint: disable=g-import-not-at-top
@@ -55,8 +55,9 @@ def run(mode: str, config, flags) -> None:
     return
   config = _config(config)
   if mode == 'summary':
-    model = train.create_model(config)
-    shape = train.input_shape(config)
+    state.validate(config)
+    model = state.create_model(config)
+    shape = state.input_shape(config)
     rows, total = summary.layer_table(model, shape)
     print(summary.format_table(config.model, shape, rows, total))
     return

@@ -1,6 +1,6 @@
 """--mode=degrade: degraded copies of every image in a folder, as PNG under the same relative names.
 
-This is seed 000's data preparation step (noisy copies of a clean folder). Each image's key is
+This is the dual-autoencoder study's data preparation step (noisy copies of a clean folder). Each image's key is
 fold_in(key(seed), crc32(relative path)), so its output depends only on the seed, its own name and
 its pixels: not on which other files are present or in what order they are read.
 

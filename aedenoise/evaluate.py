@@ -1,11 +1,13 @@
-"""Evaluation: PSNR/SSIM of restored and degraded images, one row per degradation.
+"""Evaluation: PSNR/SSIM of the model's restorations and of its baselines, one row per method.
 
 Every (degradation, image) pair has a fixed key, `fold_in(fold_in(key(eval.seed), crc32(name)), i)`,
 so the degraded evaluation set is identical across runs, device counts and hosts, and adding a row
-does not change the others. The degraded input is scored too: it is the baseline the model must beat.
-An evaluation set of real noisy/clean pairs has one row instead, `real`, scored on its own noisy
-images. Inputs are assembled as global arrays and results come back replicated, so every process
-of a multi-host run can read them.
+does not change the others. Each degradation is scored for the model and for the baselines any
+table of its kind needs: the degraded input itself when it has the target's size (the model must
+beat it), or, when the degradation shrinks the image (super-resolution), the classic upscalers
+nearest, bilinear and bicubic. An evaluation set of real pairs (its own degraded inputs) has one
+degradation instead, `real`. Inputs are assembled as global arrays and results come back replicated,
+so every process of a multi-host run can read them.
 """
 from __future__ import annotations
 
@@ -18,9 +20,17 @@ import numpy as np
 import input_pipeline
 from aedenoise import degradations, losses, metrics, parallel
 
+INPUT = 'input'  # the method name of the degraded input's own row
+UPSCALERS = {'nearest': 'nearest', 'bilinear': 'linear', 'bicubic': 'cubic'}
+METRICS = ('psnr', 'ssim')
+
 
 def degradation_key(seed: int, name: str) -> jax.Array:
   return jax.random.fold_in(jax.random.key(seed), zlib.crc32(name.encode()) & 0x7FFFFFFF)
+
+
+def _crc(name: str) -> int:
+  return zlib.crc32(name.encode()) & 0x7FFFFFFF
 
 
 def _global(x: np.ndarray, sharding) -> jax.Array:
@@ -28,22 +38,45 @@ def _global(x: np.ndarray, sharding) -> jax.Array:
   return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
 
 
-def scalars(records: list[dict]) -> dict[str, float]:
-  """Flat {'<degradation>/<metric>': value} for metrics.jsonl and TensorBoard."""
+def reference_method(records: list[dict], degradation: str) -> str | None:
+  """The row a model's gain is measured against: the input, else the best classic upscaler."""
+  methods = {r['method'] for r in records if r['degradation'] == degradation}
+  return INPUT if INPUT in methods else ('bicubic' if 'bicubic' in methods else None)
+
+
+def scalars(records: list[dict], model: str) -> dict[str, float]:
+  """Flat {'<degradation>/psnr': ..., '<degradation>/<method>_psnr': ...} for metrics.jsonl and
+  TensorBoard: the model's own rows without a prefix, baselines prefixed by their method."""
   out = {}
   for r in records:
-    for k in ('psnr', 'ssim', 'input_psnr', 'input_ssim'):
-      out[f"{r['degradation']}/{k}"] = r[k]
+    prefix = '' if r['method'] == model else f"{r['method']}_"
+    for k in METRICS:
+      out[f"{r['degradation']}/{prefix}{k}"] = r[k]
   return out
 
 
-class Evaluator:
-  """Degrade (fixed keys) -> restore -> score, batched over the mesh; one compile for all rows."""
+def baseline_scores(inputs, target, conv: metrics.Convention) -> dict[str, tuple]:
+  """{method: (psnr, ssim)} of the degraded inputs themselves, or of their classic upscalings."""
+  if inputs.shape == target.shape:
+    return {INPUT: metrics.psnr_ssim(inputs, target, conv)}
+  return {name: metrics.psnr_ssim(jax.image.resize(inputs, target.shape, method), target, conv)
+          for name, method in UPSCALERS.items()}
 
-  def __init__(self, model, config, mesh):
+
+def for_display(inputs, target):
+  """A degraded input at the target's size, for image grids (nearest-neighbour enlargement)."""
+  if inputs.shape == target.shape:
+    return inputs
+  return jax.image.resize(inputs, target.shape, 'nearest')
+
+
+class Evaluator:
+  """Degrade (fixed keys) -> restore -> score, batched over the mesh."""
+
+  def __init__(self, model, config, mesh, method: str | None = None):
     self.components = degradations.components(degradations.resolve(config.degradation))
     self.names = list(self.components)
-    self.seed = int(config.eval.seed)
+    self.method = method or config.model
     self.conv = metrics.Convention.from_config(config.eval)
     self.grid_images = int(config.eval.get('grid_images', 4))
     self.mesh = mesh
@@ -51,64 +84,66 @@ class Evaluator:
     self.batch = max(n_dev, (int(config.eval.batch_size) // n_dev) * n_dev)
     fns = [degradations.degrade_with_keys(s) for s in self.components.values()]
     activation = losses.ACTIVATIONS[model.output_activation]
-    conv = self.conv
-    grid = self.grid_images
-    crcs = jnp.asarray([zlib.crc32(n.encode()) & 0x7FFFFFFF for n in self.names], jnp.uint32)
-    seed = self.seed
+    conv, grid, seed, method = self.conv, self.grid_images, int(config.eval.seed), self.method
 
-    def score(params, noisy, clean):
-      restored = activation(model.apply({'params': params}, noisy))
-      psnr_in, ssim_in = metrics.psnr_ssim(noisy, clean, conv)
-      psnr_out, ssim_out = metrics.psnr_ssim(restored, clean, conv)
-      return {'noisy': noisy[:grid], 'restored': restored[:grid], 'psnr': psnr_out,
-              'ssim': ssim_out, 'input_psnr': psnr_in, 'input_ssim': ssim_in}
+    def score(variables, inputs, target):
+      restored = activation(model.apply(variables, inputs, train=False))
+      scores = {method: metrics.psnr_ssim(restored, target, conv),
+                **baseline_scores(inputs, target, conv)}
+      return {'degraded': for_display(inputs[:grid], target[:grid]),
+              'restored': restored[:grid], 'scores': scores}
 
-    def run_batch(params, clean_u8, idx, row):
-      clean = clean_u8.astype(jnp.float32) / 255.0
-      base = jax.random.fold_in(jax.random.key(seed), crcs[row])  # = degradation_key(seed, name)
-      keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(idx)
-      return score(params, jax.lax.switch(row, fns, keys, clean), clean)
+    def run_batch(variables, target_u8, idx, row):
+      target = target_u8.astype(jnp.float32) / 255.0
+      keys = jax.vmap(lambda i: jax.random.fold_in(degradation_key(seed, self.names[row]), i))(idx)
+      return score(variables, fns[row](keys, target), target)
 
-    def run_pairs(params, clean_u8, noisy_u8):
-      return score(params, noisy_u8.astype(jnp.float32) / 255.0,
-                   clean_u8.astype(jnp.float32) / 255.0)
+    def run_pairs(variables, target_u8, input_u8):
+      return score(variables, input_u8.astype(jnp.float32) / 255.0,
+                   target_u8.astype(jnp.float32) / 255.0)
 
-    data = parallel.batch_sharding(mesh)
-    repl = parallel.replicated(mesh)
-    self._run_batch = jax.jit(run_batch, in_shardings=(repl, data, data, repl),
-                              out_shardings=repl)
+    data, repl = parallel.batch_sharding(mesh), parallel.replicated(mesh)
+    # One compile per degradation row (rows may give inputs of different sizes).
+    self._run_batch = jax.jit(run_batch, in_shardings=(repl, data, data), out_shardings=repl,
+                              static_argnums=3)
     self._run_pairs = jax.jit(run_pairs, in_shardings=(repl, data, data), out_shardings=repl)
 
-  def run(self, params, eval_set) -> tuple[list[dict], dict[str, np.ndarray]]:
-    """Returns (records, samples): one record per degradation; samples[name] is a
+  def run(self, variables, eval_set) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """Returns (records, samples): one record per (degradation, method); samples[name] is a
     [grid_images, 3, H, W, C] array of (degraded, restored, clean) for the image grid."""
-    images = eval_set.images
-    n = len(images)
+    targets = eval_set.targets
+    n = len(targets)
     records, samples = [], {}
     data = parallel.batch_sharding(self.mesh)
-    repl = parallel.replicated(self.mesh)
-    real = eval_set.noisy is not None
+    real = eval_set.inputs is not None
     for row, name in enumerate([input_pipeline.REAL_NOISE_ROW] if real else self.names):
-      sums = {k: 0.0 for k in ('psnr', 'ssim', 'input_psnr', 'input_ssim')}
+      sums: dict[str, dict[str, float]] = {}
       for start in range(0, n, self.batch):
         idx = np.arange(start, start + self.batch)
         valid = idx < n
         take = np.minimum(idx, n - 1)  # pad the last batch by repeating the last image
-        clean = images[take]
         if real:
-          out = self._run_pairs(params, _global(clean, data), _global(eval_set.noisy[take], data))
+          out = self._run_pairs(variables, _global(targets[take], data),
+                                _global(eval_set.inputs[take], data))
         else:
-          out = self._run_batch(params, _global(clean, data), _global(idx.astype(np.int32), data),
-                                _global(np.asarray(row, np.int32), repl))
-        host = jax.device_get({k: out[k] for k in sums})
-        for k in sums:
-          sums[k] += float(np.sum(np.asarray(host[k])[valid]))
+          out = self._run_batch(variables, _global(targets[take], data),
+                                _global(idx.astype(np.int32), data), row)
+        scores = jax.device_get(out['scores'])
+        for method, values in scores.items():
+          acc = sums.setdefault(method, dict.fromkeys(METRICS, 0.0))
+          for k, v in zip(METRICS, values):
+            acc[k] += float(np.sum(np.asarray(v)[valid]))
         if start == 0:
           g = min(self.grid_images, n)
-          noisy, restored = jax.device_get((out['noisy'][:g], out['restored'][:g]))  # replicated
-          samples[name] = np.stack([np.asarray(noisy), np.asarray(restored),
-                                    clean[:g].astype(np.float32) / 255.0], axis=1)
-      record = {'degradation': name, **{k: v / n for k, v in sums.items()}, 'images': n}
-      record['psnr_gain'] = record['psnr'] - record['input_psnr']
-      records.append(record)
+          degraded, restored = jax.device_get((out['degraded'][:g], out['restored'][:g]))
+          samples[name] = np.stack([np.asarray(degraded), np.asarray(restored),
+                                    targets[:g].astype(np.float32) / 255.0], axis=1)
+      rows = [{'degradation': name, 'method': m, **{k: v / n for k, v in acc.items()}, 'images': n}
+              for m, acc in sums.items() if m != self.method]
+      ours = {'degradation': name, 'method': self.method,
+              **{k: v / n for k, v in sums[self.method].items()}, 'images': n}
+      reference = reference_method(rows, name)
+      if reference is not None:
+        ours['gain'] = ours['psnr'] - next(r['psnr'] for r in rows if r['method'] == reference)
+      records += rows + [ours]
     return records, samples

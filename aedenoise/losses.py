@@ -1,10 +1,26 @@
-"""Reconstruction losses on model outputs. Each returns the per-image mean over pixels, shape [B].
+"""Training losses: per-image terms, summed with the weights the config names.
 
-Models return the pre-activation of their last layer and name the activation, so binary
-cross-entropy is computed from logits (stable, and what Keras does for a sigmoid output).
+`config.loss` is a `+`-separated sum of terms, each `[weight*]name`: `mse`, `bce`, `mse+100*l1`
+(the image-quality study's ResNet loss), `ssim`, `0.5*ssim+mse`, `elbo`. Names:
+
+* reconstruction terms, comparing the model's output (after its activation) with the target, one
+  value per image: `mse`, `l1`, `bce` (means over pixels); `mse_sum`, `bce_sum` (sums over pixels,
+  as torch's reduction='sum' per image); `ssim` (1 - SSIM) and `psnr` (-PSNR in dB), the two
+  metric losses the image-quality study trained with. BCE is computed from the logits, so it needs
+  a sigmoid-output model;
+* model terms: any name a model records with `self.sow('losses', name, per_image_values)`, such as
+  the VAE's `kl`;
+* `elbo` = `bce_sum+kl`, the VAE's negative evidence lower bound with beta 1; write
+  `bce_sum+4*kl` for another beta.
+
+The total is the weighted sum of each term's batch mean; every term is logged by name.
 """
 from __future__ import annotations
 
+import dataclasses
+import re
+
+import dm_pix
 import jax
 import jax.numpy as jnp
 import optax
@@ -13,24 +29,94 @@ ACTIVATIONS = {
     'sigmoid': jax.nn.sigmoid,
     'linear': lambda z: z,
 }
+ALIASES = {'elbo': 'bce_sum+kl'}
 
 
-def _per_image_mean(x):
-  return x.reshape(x.shape[0], -1).mean(axis=1)
+class LossError(ValueError):
+  """A loss the config names cannot be built; the message says which term and why."""
 
 
-def bce(outputs, target, activation):
-  if activation != 'sigmoid':
-    raise ValueError(f'the bce loss needs a sigmoid-output model, this one is {activation!r}')
-  return _per_image_mean(optax.sigmoid_binary_cross_entropy(outputs, target))
+def _per_image(x, reduce=jnp.mean):
+  return reduce(x.reshape(x.shape[0], -1), axis=1)
 
 
-def mse(outputs, target, activation):
-  return _per_image_mean(jnp.square(ACTIVATIONS[activation](outputs) - target))
+def _bce(outputs, target):
+  return optax.sigmoid_binary_cross_entropy(outputs, target)
 
 
-def l1(outputs, target, activation):
-  return _per_image_mean(jnp.abs(ACTIVATIONS[activation](outputs) - target))
+# name -> (fn(outputs, restored, target) -> [B], needs a sigmoid output)
+RECONSTRUCTION = {
+    'mse': (lambda z, y, t: _per_image(jnp.square(y - t)), False),
+    'mse_sum': (lambda z, y, t: _per_image(jnp.square(y - t), jnp.sum), False),
+    'l1': (lambda z, y, t: _per_image(jnp.abs(y - t)), False),
+    'bce': (lambda z, y, t: _per_image(_bce(z, t)), True),
+    'bce_sum': (lambda z, y, t: _per_image(_bce(z, t), jnp.sum), True),
+    'ssim': (lambda z, y, t: 1.0 - dm_pix.ssim(y, t, max_val=1.0), False),
+    'psnr': (lambda z, y, t: -dm_pix.psnr(y, t), False),
+}
+
+_TERM = re.compile(r'^\s*(?:(?P<weight>[0-9.eE+-]+)\s*\*\s*)?(?P<name>[A-Za-z_]\w*)\s*$')
 
 
-LOSSES = {'bce': bce, 'mse': mse, 'l1': l1}
+def sown_terms(collection) -> dict[str, jax.Array]:
+  """{name: per-image values} from a model's 'losses' collection (sow keeps a tuple per name,
+  nested by submodule); values recorded more than once under one name are added."""
+  out: dict[str, jax.Array] = {}
+  for path, value in jax.tree_util.tree_leaves_with_path(collection or {}):
+    name = next(p.key for p in reversed(path) if isinstance(p, jax.tree_util.DictKey))
+    out[name] = out[name] + value if name in out else value
+  return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+  """The loss of one config: weighted terms, each a reconstruction or a model term."""
+  terms: tuple[tuple[float, str], ...]
+  activation: str
+
+  @classmethod
+  def parse(cls, text: str, activation: str) -> 'Objective':
+    text = ALIASES.get(str(text).strip(), str(text))
+    terms = []
+    for part in text.split('+'):
+      match = _TERM.match(part)
+      if not match:
+        raise LossError(f'loss {text!r}: cannot read the term {part.strip()!r}; write '
+                        f'[weight*]name, e.g. mse+100*l1')
+      try:
+        weight = float(match['weight']) if match['weight'] else 1.0
+      except ValueError:
+        raise LossError(f'loss {text!r}: {match["weight"]!r} is not a number') from None
+      name = match['name']
+      if name in RECONSTRUCTION and RECONSTRUCTION[name][1] and activation != 'sigmoid':
+        raise LossError(f'loss {name} needs a sigmoid-output model; this one is {activation}')
+      terms.append((weight, name))
+    return cls(tuple(terms), activation)
+
+  @property
+  def model_terms(self) -> set[str]:
+    return {n for _, n in self.terms if n not in RECONSTRUCTION}
+
+  def check_model_terms(self, sown: set[str]) -> None:
+    missing = self.model_terms - set(sown)
+    if missing:
+      known = sorted(RECONSTRUCTION) + sorted(sown)
+      raise LossError(f'unknown loss term(s) {", ".join(sorted(missing))}; this model offers '
+                      f'{", ".join(known)} (and the alias elbo = bce_sum+kl)')
+
+  def restore(self, outputs):
+    """Model outputs (pre-activation) -> images."""
+    return ACTIVATIONS[self.activation](outputs)
+
+  def __call__(self, outputs, target, sown=None) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """(total loss, {name: batch mean}) for model outputs (pre-activation) against the target."""
+    restored = self.restore(outputs)
+    model = sown_terms(sown)
+    values = {}
+    for _, name in self.terms:
+      if name not in values:
+        per_image = (RECONSTRUCTION[name][0](outputs, restored, target) if name in RECONSTRUCTION
+                     else model[name])
+        values[name] = jnp.mean(per_image.astype(jnp.float32))
+    total = sum(w * values[n] for w, n in self.terms)
+    return total, values

@@ -51,9 +51,10 @@ def check_batch_size(batch_size: int, mesh: Mesh, what: str = 'batch_size') -> N
                     f'use a multiple of {n}')
 
 
-def to_global(local_batch: np.ndarray, sharding: NamedSharding) -> jax.Array:
-  """This process's rows of a global batch -> the global array, sharded over the mesh."""
-  return jax.make_array_from_process_local_data(sharding, local_batch)
+def to_global(local_batch, sharding: NamedSharding):
+  """This process's rows of a global batch (an array or a dict of them) -> global arrays, sharded
+  over the mesh."""
+  return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, x), local_batch)
 
 
 def is_main_process() -> bool:

@@ -9,24 +9,30 @@ import numpy as np
 
 from aedenoise.writers import read_jsonl
 
-COLUMNS = ('degradation', 'input_psnr', 'psnr', 'psnr_gain', 'input_ssim', 'ssim', 'images')
-HEADERS = {'degradation': 'degradation', 'input_psnr': 'input PSNR', 'psnr': 'PSNR',
-           'psnr_gain': 'gain (dB)', 'input_ssim': 'input SSIM', 'ssim': 'SSIM',
-           'images': 'images'}
+COLUMNS = ('degradation', 'method', 'psnr', 'ssim', 'gain', 'images')
+HEADERS = {'degradation': 'degradation', 'method': 'method', 'psnr': 'PSNR (dB)', 'ssim': 'SSIM',
+           'gain': 'gain (dB)', 'images': 'images'}
+TEXT_COLUMNS = ('degradation', 'method')
 
 
 def _fmt(key: str, value) -> str:
+  if value is None:
+    return ''
   if isinstance(value, str):
     return value
   if key == 'images':
     return str(int(value))
+  if key == 'gain':
+    return f'{value:+.2f}'
   return f'{value:.4f}' if 'ssim' in key else f'{value:.2f}'
 
 
 def markdown_table(records: list[dict], columns=COLUMNS) -> str:
+  """One line per record; the model's rows carry their gain over the reference row (the degraded
+  input, or bicubic upscaling for super-resolution)."""
   lines = ['| ' + ' | '.join(HEADERS.get(c, c) for c in columns) + ' |',
-           '|' + '|'.join('---' if c == 'degradation' else '---:' for c in columns) + '|']
-  lines += ['| ' + ' | '.join(_fmt(c, r[c]) for c in columns) + ' |' for r in records]
+           '|' + '|'.join('---' if c in TEXT_COLUMNS else '---:' for c in columns) + '|']
+  lines += ['| ' + ' | '.join(_fmt(c, r.get(c)) for c in columns) + ' |' for r in records]
   return '\n'.join(lines)
 
 
@@ -38,14 +44,15 @@ def write_evaluation(out_dir: str, dataset: str, records: list[dict],
   with open(base + '.json', 'w') as f:
     json.dump(records, f, indent=2)
   with open(base + '.csv', 'w', newline='') as f:
-    w = csv.DictWriter(f, fieldnames=list(records[0]))
+    w = csv.DictWriter(f, fieldnames=list(COLUMNS))
     w.writeheader()
     w.writerows(records)
   with open(base + '.md', 'w') as f:
     title = f'{model} on {dataset}' if model else dataset
     f.write(f'# {title}\n\n{markdown_table(records)}\n\n'
-            'PSNR (dB) and SSIM of restored images, and of the degraded input, against the clean '
-            'images; means over images. Convention: aedenoise/metrics.py.\n')
+            'PSNR (dB) and SSIM against the clean images, means over images: the model\'s '
+            'restorations, the degraded input (`input`) or, for super-resolution, classic '
+            'upscalings of it. Convention: aedenoise/metrics.py.\n')
   if samples:
     save_grid(base + '_grid.png', samples)
 

@@ -2,9 +2,11 @@
 
 The loop is `train_and_evaluate(config, workdir)`: build, resume if `workdir` holds a checkpoint,
 train with metrics accumulating on device (one host sync per log interval), checkpoint, evaluate.
-The step sees one global batch of uint8 images; `jax.jit` partitions it over the ('data',) mesh.
-Its randomness is `fold_in(key(seed), step)`, so noise depends only on (seed, step): resuming
-replays exactly, and 1 or N devices draw the same noise.
+The step sees one global batch (a dict of uint8 arrays); `jax.jit` partitions it over the ('data',)
+mesh. Its randomness is `fold_in(key(seed), step)`, so noise, dropout and sampling depend only on
+(seed, step): resuming replays exactly, and 1 or N devices draw the same numbers. The step knows no
+model family: it passes `train=True`, the model's mutable collections and its rngs, and sums the
+loss terms the config names (aedenoise/losses.py); BatchNorm statistics are over the global batch.
 """
 from __future__ import annotations
 
@@ -19,130 +21,77 @@ import ml_collections
 import numpy as np
 import optax
 from absl import logging
-from flax.training import train_state
 
 import input_pipeline
-from aedenoise import augment, checkpoints, degradations, evaluate, losses, metrics, parallel, reporting
+from aedenoise import augment, checkpoints, degradations, evaluate, metrics, parallel, reporting
 from aedenoise.errors import TrainingDiverged, UserError
-from aedenoise.models import MODELS
+from aedenoise.state import (TrainState, compute_dtype, create_model, create_optimizer,
+                             create_train_state, init_variables, learning_rate_schedule, objective,
+                             validate)
 from aedenoise.writers import MetricWriter, Progress, log_progress
 
-TrainState = train_state.TrainState
-
-
-# ----------------------------------------------------------------------------------- building
-
-
-def resolve_conv_impl(name: str) -> str:
-  if name == 'auto':
-    return 'matmul' if jax.default_backend() == 'cpu' else 'lax'
-  if name not in ('matmul', 'lax'):
-    raise UserError(f"conv_impl must be 'auto', 'matmul' or 'lax', got {name!r}")
-  return name
-
-
-def create_model(config):
-  if config.model not in MODELS:
-    raise UserError(f'unknown model {config.model!r}; known: {", ".join(MODELS)}')
-  return MODELS[config.model](conv_impl=resolve_conv_impl(config.conv_impl))
-
-
-def input_shape(config, batch: int = 1) -> tuple[int, ...]:
-  return (batch, *config.data.image_size, config.data.channels)
-
-
-def learning_rate_schedule(config) -> optax.Schedule:
-  lr, warmup, total = config.learning_rate, config.warmup_steps, config.num_train_steps
-  if config.lr_schedule == 'constant':
-    main = optax.constant_schedule(lr)
-  elif config.lr_schedule == 'cosine':
-    main = optax.cosine_decay_schedule(lr, max(total - warmup, 1))
-  else:
-    raise UserError(f"lr_schedule must be 'constant' or 'cosine', got {config.lr_schedule!r}")
-  if warmup:
-    return optax.join_schedules([optax.linear_schedule(0.0, lr, warmup), main], [warmup])
-  return main
-
-
-def create_optimizer(config) -> optax.GradientTransformation:
-  schedule = learning_rate_schedule(config)
-  if config.optimizer == 'adam':
-    tx = optax.adam(schedule)
-  elif config.optimizer == 'sgd':
-    tx = optax.sgd(schedule, momentum=config.momentum, nesterov=True)
-  else:
-    raise UserError(f"optimizer must be 'adam' or 'sgd', got {config.optimizer!r}")
-  if config.grad_clip_norm:
-    tx = optax.chain(optax.clip_by_global_norm(config.grad_clip_norm), tx)
-  return tx
-
-
-def create_train_state(config, model, tx, sharding) -> TrainState:
-  """Parameters initialised from `config.seed`, created directly with `sharding`."""
-  def init(key):
-    params = model.init(key, jnp.zeros(input_shape(config), jnp.float32))['params']
-    return TrainState.create(apply_fn=model.apply, params=params, tx=tx)
-  return jax.jit(init, out_shardings=sharding)(jax.random.key(config.seed))
-
-
-def validate(config) -> None:
-  """Fails early, with one line, on config values that would fail later."""
-  if config.loss not in losses.LOSSES:
-    raise UserError(f'unknown loss {config.loss!r}; known: {", ".join(losses.LOSSES)}')
-  if config.loss == 'bce' and create_model(config).output_activation != 'sigmoid':
-    raise UserError(f'loss bce needs a sigmoid-output model; {config.model} is not')
-  for field in ('batch_size', 'num_train_steps', 'log_every_steps', 'checkpoint_every_steps'):
-    if int(config[field]) <= 0:
-      raise UserError(f'{field} must be positive, got {config[field]}')
-  if int(config.data.channels) not in (1, 3):
-    raise UserError(f'data.channels must be 1 or 3, got {config.data.channels}')
-  degrade = degradations.build(degradations.resolve(config.degradation))
-  shape = input_shape(config, 2)
-  out = jax.eval_shape(degrade, jax.random.key(0), jax.ShapeDtypeStruct(shape, jnp.float32))
-  if out.shape != shape:
-    raise UserError(f'the degradation turns {shape[1:]} images into {out.shape[1:]}, but the models '
-                    'keep the size; resize back (e.g. the seed004_sr_x2_nni preset)')
-  augment.build(config.get('augment'), config.data.image_size, int(config.data.channels))
+MODEL_SALT = 0x30DE1  # separates the model's rngs (dropout, sampling) from the degradation's key
 
 
 # ----------------------------------------------------------------------------------- the step
 
 
-def train_step(state: TrainState, batch: jax.Array, *, model, prepare: augment.Prepare, loss_fn,
-               noise_key: jax.Array) -> tuple[TrainState, dict[str, jax.Array]]:
-  """One update on a global uint8 batch [B, H, W, C] (pairs: [B, H, W, 2C]); returns per-step
-  metrics on device. `prepare` augments and degrades (augment.make_prepare)."""
-  noisy, clean = prepare(jax.random.fold_in(noise_key, state.step), batch)
+def _cast(tree, dtype):
+  return jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x,
+                      tree)
+
+
+def train_step(state: TrainState, batch: dict, *, model, prepare: augment.Prepare, loss_fn,
+               noise_key: jax.Array, dtype=jnp.float32, ema_decay: float = 0.0
+               ) -> tuple[TrainState, dict[str, jax.Array]]:
+  """One update on a global batch {'target': uint8 [B,H,W,C], 'input'?: ...}; returns per-step
+  metrics on device. `prepare` augments and degrades (augment.make_prepare). Parameters, loss and
+  metrics stay float32; `dtype` is the compute type of the model's forward and backward pass."""
+  key = jax.random.fold_in(noise_key, state.step)
+  inputs, target = prepare(key, batch)
+  rngs = dict(zip(('dropout', 'sample'), jax.random.split(jax.random.fold_in(key, MODEL_SALT))))
 
   def loss_of(params):
-    outputs = model.apply({'params': params}, noisy)
-    return loss_fn(outputs, clean, model.output_activation).mean(), outputs
+    variables = {'params': _cast(params, dtype)}
+    if state.batch_stats:
+      variables['batch_stats'] = state.batch_stats
+    outputs, updates = model.apply(variables, inputs.astype(dtype), train=True, rngs=rngs,
+                                   mutable=['batch_stats', 'losses'])
+    outputs = outputs.astype(jnp.float32)
+    loss, terms = loss_fn(outputs, target, updates.get('losses'))
+    return loss, (outputs, updates.get('batch_stats', state.batch_stats), terms)
 
-  (loss, outputs), grads = jax.value_and_grad(loss_of, has_aux=True)(state.params)
+  (loss, (outputs, batch_stats, terms)), grads = jax.value_and_grad(loss_of, has_aux=True)(
+      state.params)
   grad_norm = optax.tree.norm(grads)
-  updated = state.apply_gradients(grads=grads)
+  updated = state.apply_gradients(grads=grads, batch_stats=batch_stats)
+  if ema_decay:
+    updated = updated.replace(ema_params=jax.tree.map(
+        lambda e, p: ema_decay * e + (1.0 - ema_decay) * p, state.ema_params, updated.params))
   finite = (jnp.isfinite(loss) & jnp.isfinite(grad_norm)
             & jnp.isfinite(optax.tree.norm(updated.params)))
   # A non-finite step leaves the state as it was; the loop stops at its next sync point, so no
   # checkpoint ever holds NaN parameters.
   new_state = jax.tree.map(lambda new, old: jnp.where(finite, new, old), updated, state)
-  restored = losses.ACTIVATIONS[model.output_activation](outputs)
-  psnr, ssim = metrics.psnr_ssim(restored, clean)
-  return new_state, {'loss': loss, 'psnr': psnr.mean(), 'ssim': ssim.mean(),
-                     'grad_norm': grad_norm, 'finite': finite}
+  psnr, ssim = metrics.psnr_ssim(loss_fn.restore(outputs), target)
+  out = {'loss': loss, 'psnr': psnr.mean(), 'ssim': ssim.mean(), 'grad_norm': grad_norm,
+         'finite': finite}
+  if len(terms) > 1:  # a composite loss: each term by name
+    out.update({f'loss_{name}': value for name, value in terms.items()})
+  return new_state, out
 
 
 def make_train_step(config, model, mesh):
   """`train_step` for this config, jitted over `mesh`: state replicated and donated, batch sharded."""
   replicated = parallel.replicated(mesh)
+  prepare = augment.make_prepare(degradations.build(degradations.resolve(config.degradation)),
+                                 config.get('augment'), config.data.image_size,
+                                 int(config.data.channels))
   return jax.jit(
-      functools.partial(train_step, model=model,
-                        prepare=augment.make_prepare(
-                            degradations.build(degradations.resolve(config.degradation)),
-                            config.get('augment'), config.data.image_size,
-                            int(config.data.channels), input_pipeline.is_paired(config.data.train)),
-                        loss_fn=losses.LOSSES[config.loss],
-                        noise_key=jax.random.fold_in(jax.random.key(config.seed), 1)),
+      functools.partial(train_step, model=model, prepare=prepare, loss_fn=objective(config, model),
+                        noise_key=jax.random.fold_in(jax.random.key(config.seed), 1),
+                        dtype=compute_dtype(config),
+                        ema_decay=float(config.get('ema_decay', 0.0))),
       in_shardings=(replicated, parallel.batch_sharding(mesh)),
       out_shardings=(replicated, replicated), donate_argnums=(0,))
 
@@ -156,6 +105,10 @@ def summarize(pending: list[dict[str, jax.Array]]) -> dict[str, float]:
 
 
 # ----------------------------------------------------------------------------------- the loop
+
+
+def _inference(state) -> dict:
+  return checkpoints.inference_variables(checkpoints.model_variables(state))
 
 
 def _save_config(config, workdir: str) -> None:
@@ -183,9 +136,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 
   model = create_model(config)
   state = create_train_state(config, model, create_optimizer(config), replicated)
-  meta = checkpoints.describe(config.model, state.params)
+  meta = checkpoints.describe_state(config.model, config.optimizer, state)
   checkpointer = checkpoints.Checkpointer(workdir, keep=config.keep_checkpoints)
-  restored = checkpointer.restore(state, meta)
+  restored = checkpointer.restore_train(state, meta)
   if restored is not None:
     state = restored
     logging.info('resumed from %s at step %d', checkpointer.directory, int(state.step))
@@ -237,16 +190,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         if save_now:
           checkpointer.save(state, meta)
         if config.eval_every_steps and step % config.eval_every_steps == 0 and not is_last:
-          records, _ = evaluator.run(state.params, eval_set)
-          writer.write(step, 'eval', evaluate.scalars(records))
+          records, _ = evaluator.run(_inference(state), eval_set)
+          writer.write(step, 'eval', evaluate.scalars(records, evaluator.method))
     finally:
       batches.close()
       checkpointer.wait()
   else:
     logging.info('workdir already holds a checkpoint at step %d >= num_train_steps', start)
 
-  records, samples = evaluator.run(state.params, eval_set)
-  writer.write(int(jax.device_get(state.step)), 'eval', evaluate.scalars(records))
+  records, samples = evaluator.run(_inference(state), eval_set)
+  writer.write(int(jax.device_get(state.step)), 'eval', evaluate.scalars(records, evaluator.method))
   if main_process:
     reporting.write_evaluation(os.path.join(workdir, 'eval'), eval_set.name, records, samples,
                                config.model)
@@ -257,22 +210,36 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   return {'eval': records, 'train': last_logged}
 
 
+def restore_model(config, workdir: str, mesh):
+  """(model, step, inference variables) of the newest checkpoint in `workdir`, read alone: the
+  optimizer the config names does not matter. UserError if there is none."""
+  model = create_model(config)
+  shapes = jax.eval_shape(functools.partial(init_variables, config, model))
+  repl = parallel.replicated(mesh)
+  abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=repl),
+                          dict(shapes))
+  meta = checkpoints.describe(config.model, {k: v for k, v in abstract.items()})
+  checkpointer = checkpoints.Checkpointer(workdir, keep=config.keep_checkpoints)
+  try:
+    step, variables = checkpointer.restore_variables(meta, abstract)
+  finally:
+    checkpointer.close()
+  if variables is None:
+    raise UserError(f'no checkpoint in {os.path.join(workdir, "checkpoints")}; train first')
+  return model, step, checkpoints.inference_variables(variables)
+
+
 def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str) -> list[dict]:
-  """`--mode=eval`: evaluates the latest checkpoint in `workdir` on `config.data.eval`."""
+  """`--mode=eval`: evaluates the newest checkpoint in `workdir` on `config.data.eval`."""
   validate(config)
   mesh = parallel.create_mesh()
-  model = create_model(config)
-  state = create_train_state(config, model, create_optimizer(config), parallel.replicated(mesh))
-  checkpointer = checkpoints.Checkpointer(workdir, keep=config.keep_checkpoints)
-  restored = checkpointer.restore(state, checkpoints.describe(config.model, state.params))
-  checkpointer.close()
-  if restored is None:
-    raise UserError(f'no checkpoint in {os.path.join(workdir, "checkpoints")}; train first')
+  model, step, variables = restore_model(config, workdir, mesh)
   eval_set = input_pipeline.load_eval_set(config)
-  records, samples = evaluate.Evaluator(model, config, mesh).run(restored.params, eval_set)
+  evaluator = evaluate.Evaluator(model, config, mesh)
+  records, samples = evaluator.run(variables, eval_set)
   if parallel.is_main_process():
     reporting.write_evaluation(os.path.join(workdir, 'eval'), eval_set.name, records, samples,
                                config.model)
   print(reporting.markdown_table(records))
-  print(json.dumps({'dataset': eval_set.name, 'step': int(jax.device_get(restored.step))}))
+  print(json.dumps({'dataset': eval_set.name, 'step': step}))
   return records

@@ -2,7 +2,7 @@
 
     python benchmarks/degradation_speed.py [--batch=128] [--size=100] [--channels=1] [--repeats=10]
 
-The figure to compare with is the train step of the same batch (seed 000: 128 x 100 x 100 x 1): the
+The figure to compare with is the train step of the same batch (the dual-autoencoder study: 128 x 100 x 100 x 1): the
 degradation runs inside that step, so its share of the step is what it costs. Times are the median
 of `repeats` runs after one warm-up run (which also compiles); compile time is reported apart.
 """
@@ -23,7 +23,7 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top,wrong-import-posi
 
 from aedenoise import degradations  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-DEFAULT_PRESETS = ('seed000_mix', 'blur_mix', 'seed003_mix', 'seed004_mix', 'seed004_sr_x4_nni')
+DEFAULT_PRESETS = ('faces_mix', 'blur_mix', 'cifar_mix', 'quality_mix', 'sr_x4_nni')
 
 
 def time_preset(name, images, repeats):

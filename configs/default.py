@@ -1,4 +1,4 @@
-"""Default configuration: seed 000's training recipe for its dual autoencoder with skips.
+"""Default configuration: the dual-autoencoder study's training recipe for its dual autoencoder with skips.
 
 Every other config imports this one and overrides only what differs. Run
     python main.py --config=configs/default.py --workdir=runs/default
@@ -14,7 +14,7 @@ from aedenoise.degradations import presets
 
 
 # Training steps of the `quick` variant, per model: each quick run takes 2.5-6 minutes on a 2-core
-# CPU and ends with the restored images above the noisy input on all four seed-000 noises (measured;
+# CPU and ends with the restored images above the noisy input on all four dual-autoencoder study noises (measured;
 # docs/PERFORMANCE.md). The smaller models are cheaper per step and need more steps to get there.
 QUICK_STEPS = {'single': 1600, 'single_sep': 1600, 'dual': 800, 'dual_sep': 800,
                'dual_skip': 400, 'dual_skip_sep': 400}
@@ -30,18 +30,23 @@ def get_config(arg: str | None = None, model: str = 'dual_skip') -> ml_collectio
   # are the same either way.
   config.conv_impl = 'auto'
 
-  # Loss on the restored image: 'bce' (seed 000, needs a sigmoid-output model), 'mse' or 'l1'.
+  # Loss: a weighted sum of terms (aedenoise/losses.py): 'bce' (the dual-autoencoder study; needs a
+  # sigmoid-output model), 'mse', 'l1', 'mse+100*l1', 'ssim', 'psnr', 'elbo' (= bce_sum+kl, VAEs).
   config.loss = 'bce'
 
   # Optimiser (optax): 'adam' or 'sgd' (with Nesterov momentum `momentum`).
   config.optimizer = 'adam'
-  config.learning_rate = 1e-3          # Keras' Adam default, as in seed 000
+  config.learning_rate = 1e-3          # Keras' Adam default, as in the dual-autoencoder study
   config.momentum = 0.9                 # for sgd
   config.lr_schedule = 'constant'       # 'constant' or 'cosine' (decay to 0 over the run)
   config.warmup_steps = 0               # linear warm-up from 0, for either schedule
   config.grad_clip_norm = 0.0           # clip gradients to this global norm; 0 = off
+  config.ema_decay = 0.0                # keep an EMA of the parameters (e.g. 0.999) for evaluation
+  # Compute type of the model's forward and backward pass: 'float32' or 'bfloat16' (parameters,
+  # loss and metrics stay float32).
+  config.dtype = 'float32'
 
-  # Training length and cadence. Seed 000: 40 epochs of 144,003 pairs at batch 128 (1,125 steps
+  # Training length and cadence. The dual-autoencoder study: 40 epochs of 144,003 pairs at batch 128 (1,125 steps
   # per epoch, last partial batch dropped) = 45,000 steps.
   config.batch_size = 128               # global batch, over all devices and hosts
   config.num_train_steps = 45_000
@@ -57,13 +62,13 @@ def get_config(arg: str | None = None, model: str = 'dual_skip') -> ml_collectio
   config.data = ml_collections.ConfigDict()
   config.data.train = 'builtin:dead_leaves'
   config.data.eval = 'builtin:skimage'
-  config.data.image_size = (100, 100)   # (height, width) the model sees
+  config.data.image_size = (100, 100)   # (height, width) of the targets (an SR model's input is smaller)
   config.data.channels = 1              # 1 = grayscale (ITU-R 601 luma), 3 = RGB
   config.data.fit = 'crop'              # 'crop' (random in training, centred in eval) or 'resize'
   config.data.resize_method = 'bicubic' # for fit='resize': nearest/bilinear/bicubic/lanczos/box
   config.data.train_split = 'all'       # folders: 'all', or 'train'/'val'/'test' of the split below
   config.data.eval_split = 'all'
-  config.data.split_seed = 1234         # seed 000: random.Random(1234) shuffle,
+  config.data.split_seed = 1234         # the dual-autoencoder study: random.Random(1234) shuffle,
   config.data.test_fraction = 0.2       #   20% test,
   config.data.val_fraction = 0.1        #   then 10% of the rest as validation
   config.data.num_eval = 0              # evaluate on the first N images (0 = all)
@@ -76,7 +81,7 @@ def get_config(arg: str | None = None, model: str = 'dual_skip') -> ml_collectio
   config.data.tfds_manual_dir = ''      # offline: folder holding the files TFDS would download
   config.data.tfds_image_key = ''       # the image feature ('' = 'image' or the only image feature)
 
-  # Augmentation on the device, inside the train step, before the degradation (seed 001: flips,
+  # Augmentation on the device, inside the train step, before the degradation (the real-noise (SIDD) study: flips,
   # rot90, hue, brightness). Pairs get the same transform on the noisy and the clean image.
   config.augment = ml_collections.ConfigDict()
   config.augment.flip_left_right = False
@@ -87,9 +92,9 @@ def get_config(arg: str | None = None, model: str = 'dual_skip') -> ml_collectio
 
   # Degradation applied on the device to every training batch: a spec (see
   # aedenoise/degradations/core.py and docs/DEGRADATIONS.md). Pick another preset with the config
-  # argument, `--config=configs/dual_skip.py:degradation=seed003_mix`. Seed 000: one of Gaussian,
+  # argument, `--config=configs/dual_skip.py:degradation=cifar_mix`. The dual-autoencoder study: one of Gaussian,
   # Poisson, speckle and impulse noise per image, strength drawn from a range.
-  config.degradation = ml_collections.ConfigDict(presets.PRESETS['seed000_mix'])
+  config.degradation = ml_collections.ConfigDict(presets.PRESETS['faces_mix'])
 
   # Evaluation: one row per part of the degradation (the options of a one_of), fixed keys.
   config.eval = ml_collections.ConfigDict()
@@ -106,8 +111,8 @@ def get_config(arg: str | None = None, model: str = 'dual_skip') -> ml_collectio
 
 
 def apply_variant(config, arg: str) -> None:
-  """Variants named in the config argument, comma separated: `:quick`, `:degradation=seed003_mix`,
-  `:quick,degradation=seed004_mix`. A preset chosen here can still be tuned field by field, e.g.
+  """Variants named in the config argument, comma separated: `:quick`, `:degradation=cifar_mix`,
+  `:quick,degradation=quality_mix`. A preset chosen here can still be tuned field by field, e.g.
   `--config.degradation.options.gaussian.sigma=0.1`."""
   for variant in filter(None, (a.strip() for a in arg.split(','))):
     name, _, value = variant.partition('=')

@@ -1,6 +1,6 @@
-"""Seed 000's dual autoencoder with skips and depthwise-separable convolutions (56,231 parameters).
+"""The dual-autoencoder study's dual autoencoder with skips and depthwise-separable convolutions (56,231 parameters).
 
-Seed 000's recipe, 45,000 steps at batch 128 (about 33 h on a 2-core CPU; meant for an accelerator):
+The dual-autoencoder study's recipe, 45,000 steps at batch 128 (about 33 h on a 2-core CPU; meant for an accelerator):
     python main.py --config=configs/dual_skip_sep.py --workdir=runs/dual_skip_sep
 The quick variant, 400 steps at batch 16 (2m33s on a 2-core CPU, docs/PERFORMANCE.md):
     python main.py --config=configs/dual_skip_sep.py:quick --workdir=runs/dual_skip_sep_quick

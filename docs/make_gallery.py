@@ -71,7 +71,7 @@ def render(photo, entries, tile):
     x, y = (i % COLUMNS) * tile, (i // COLUMNS) * (tile + LABEL_HEIGHT)
     sheet.paste(Image.fromarray(np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)),
                 (x, y + LABEL_HEIGHT))
-    short = label.replace('seed00', 's').replace('blur_mix/', 'blur/').replace('random_motion', 'shake')
+    short = label.replace('quality_', 'q_').replace('blur_mix/', 'blur/').replace('random_motion', 'shake')
     draw.text((x + 2, y + 1), short.replace('_blur', ''), fill='black')
   return sheet
 

@@ -10,24 +10,27 @@ import logging
 
 import numpy as np
 
-from input_pipeline.loader import CachedSource, DataError, TrainBatches, load_images
+from input_pipeline.loader import CachedSource, DataError, TrainBatches, load_examples
 from input_pipeline.sources import SourceError, describe_skipped, open_source
 
 
-# The evaluation row of a paired source: its own noisy images replace the synthetic degradations.
+# The evaluation row of a paired source: its own degraded inputs replace the synthetic degradations.
 REAL_NOISE_ROW = 'real'
 
 
 @dataclasses.dataclass
 class EvalSet:
   name: str            # used for output file names: eval/<name>.json
-  images: np.ndarray   # [N, H, W, C] uint8 clean images
+  targets: np.ndarray  # [N, H, W, C] uint8 clean images
   skipped: dict        # path -> reason, for files that could not be decoded
-  noisy: np.ndarray | None = None  # [N, H, W, C] uint8 real noisy partners (pairs sources)
+  inputs: np.ndarray | None = None  # [N, h, w, C] uint8 degraded partners from disk (pairs)
+
+  def __len__(self):
+    return len(self.targets)
 
 
 def is_paired(spec: str) -> bool:
-  """Whether batches of `spec` hold noisy/clean pairs: [B, H, W, 2C], noisy channels first."""
+  """Whether examples of `spec` carry their own degraded `'input'` (pairs read from disk)."""
   return spec.partition(':')[0] == 'pairs'
 
 
@@ -63,17 +66,13 @@ def load_eval_set(config, spec: str | None = None) -> EvalSet:
   spec = spec or data.eval
   source = open_source(spec, data, data.eval_split)
   skipped: dict = {}
-  images = load_images(source, data.image_size, data.fit, data.resize_method,
-                       limit=data.num_eval, skipped=skipped)
+  examples = load_examples(source, data.image_size, data.fit, data.resize_method,
+                           limit=data.num_eval, skipped=skipped)
   if skipped:
     logging.warning('%s: skipped %d unreadable image(s) when loading the evaluation set: %s', spec,
                     len(skipped), describe_skipped(skipped))
-  noisy = None
-  if getattr(source, 'paired', False):
-    c = images.shape[-1] // 2
-    noisy, images = images[..., :c], images[..., c:]
-  return EvalSet(dataset_name(spec), images, skipped, noisy)
+  return EvalSet(dataset_name(spec), examples['target'], skipped, examples.get('input'))
 
 
 __all__ = ['DataError', 'SourceError', 'EvalSet', 'REAL_NOISE_ROW', 'TrainBatches',
-           'create_train_iterator', 'load_eval_set', 'dataset_name', 'is_paired']
+           'create_train_iterator', 'load_eval_set', 'load_examples', 'dataset_name', 'is_paired']

@@ -58,6 +58,6 @@ class DeadLeaves:
   def __len__(self):
     return self.length
 
-  def __getitem__(self, index: int) -> np.ndarray:
+  def __getitem__(self, index: int) -> dict:
     rng = np.random.default_rng([self.seed, int(index), 0xDEAD1EAF])
-    return render(rng, self.image_size, self.channels)
+    return {'target': render(rng, self.image_size, self.channels)}

@@ -1,4 +1,8 @@
-"""Host-local uint8 batches in a global order fixed by (seed, step), decoded by a thread pool.
+"""Host-local batches in a global order fixed by (seed, step), decoded by a thread pool.
+
+A batch is a dict of stacked example entries: `'target'` uint8 [B, H, W, C], plus `'input'` (an
+image from disk: a real noisy partner, or a smaller low-resolution one) and `'label'` when the
+source has them.
 
 Global order: epoch e visits the source in the permutation `default_rng([seed, e])`; global batch t
 is the slice [t*B, (t+1)*B) of that epoch's permutation (the remainder of an epoch is dropped);
@@ -30,18 +34,26 @@ class DataError(ValueError):
   """The data cannot feed training (too few usable images, nothing decodable)."""
 
 
+def nbytes(example: dict) -> int:
+  return sum(np.asarray(v).nbytes for v in example.values())
+
+
+def stack(examples: list[dict]) -> dict[str, np.ndarray]:
+  return {k: np.stack([e[k] for e in examples]) for k in examples[0]}
+
+
 def read_fitted(source, index: int, size, fit_mode: str, rng, method: str, skipped: dict,
-                max_probes: int = 64) -> np.ndarray:
+                max_probes: int = 64) -> dict:
   """source[index] fitted to `size`; unreadable files are recorded and probed past."""
   n = len(source)
   for probe in range(max_probes):
     i = (index + probe * 7919) % n  # 7919 is prime: the probes spread over the source
     try:
-      image = source[i]
+      example = source[i]
     except image_io.ImageReadError as e:
       skipped[e.path] = e.reason
       continue
-    return preprocess.fit(image, size, fit_mode, rng, method)
+    return preprocess.fit_example(example, size, fit_mode, rng, method)
   raise DataError(f'{max_probes} unreadable images in a row near index {index}; '
                   f'first failures: {list(skipped.values())[:3]}')
 
@@ -72,21 +84,22 @@ class CachedSource:
         item = self.source[index]
       except image_io.ImageReadError as e:
         item = e
-      size = item.nbytes if isinstance(item, np.ndarray) else 64
+      size = nbytes(item) if isinstance(item, dict) else 64
       with self._lock:
         if index not in self._items and size <= self.max_bytes:
           self._items[index] = item
           self._bytes += size
           while self._bytes > self.max_bytes:
             _, old = self._items.popitem(last=False)
-            self._bytes -= old.nbytes if isinstance(old, np.ndarray) else 64
+            self._bytes -= nbytes(old) if isinstance(old, dict) else 64
     if isinstance(item, image_io.ImageReadError):
       raise item
     return item
 
 
 class TrainBatches:
-  """Iterator of local uint8 batches [B/P, H, W, C] from `start_step` on, prefetched in a thread."""
+  """Iterator of local batches (dicts of [B/P, ...] arrays) from `start_step` on, prefetched in a
+  thread; `put` turns each into what the step takes (global device arrays)."""
 
   def __init__(self, source, *, global_batch: int, image_size, fit_mode: str = 'crop',
                resize_method: str = 'bicubic', seed: int = 0, start_step: int = 0,
@@ -130,7 +143,7 @@ class TrainBatches:
     start = pos * self.global_batch + self.offset
     return epoch, self._perm_cache[1][start:start + self.local_batch]
 
-  def _example(self, epoch: int, index: int) -> np.ndarray:
+  def _example(self, epoch: int, index: int) -> dict:
     rng = np.random.default_rng([self.seed, epoch, int(index)])
     return read_fitted(self.source, int(index) % len(self.source), self.size, self.fit_mode, rng,
                        self.resize_method, self.skipped)
@@ -140,7 +153,7 @@ class TrainBatches:
     while not self._stop.is_set():
       try:
         epoch, idx = self.indices(step)
-        batch = np.stack(list(self._pool.map(lambda i: self._example(epoch, i), idx)))
+        batch = stack(list(self._pool.map(lambda i: self._example(epoch, i), idx)))
         item = self._put(batch)
       except BaseException as e:  # pylint: disable=broad-except
         item = e
@@ -169,20 +182,21 @@ class TrainBatches:
     self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def load_images(source, size, fit_mode: str = 'crop', resize_method: str = 'bicubic',
-                limit: int = 0, skipped: dict | None = None) -> np.ndarray:
-  """The first `limit` (0 = all) readable images of `source`, centre-fitted: [N, H, W, C] uint8."""
+def load_examples(source, size, fit_mode: str = 'crop', resize_method: str = 'bicubic',
+                  limit: int = 0, skipped: dict | None = None) -> dict[str, np.ndarray]:
+  """The first `limit` (0 = all) readable examples of `source`, centre-fitted and stacked:
+  {'target': [N, H, W, C] uint8, ...}."""
   skipped = {} if skipped is None else skipped
   out = []
   for i in range(len(source)):
     try:
-      image = source[i]
+      example = source[i]
     except image_io.ImageReadError as e:
       skipped[e.path] = e.reason
       continue
-    out.append(preprocess.fit(image, size, fit_mode, None, resize_method))
+    out.append(preprocess.fit_example(example, size, fit_mode, None, resize_method))
     if limit and len(out) == limit:
       break
   if not out:
     raise DataError(f'{getattr(source, "name", "source")}: no readable image')
-  return np.stack(out)
+  return stack(out)

@@ -1,4 +1,8 @@
-"""Noisy/clean pairs from two folders (`pairs:NOISY_DIR,CLEAN_DIR`), e.g. SIDD.
+"""Degraded/clean pairs from two folders (`pairs:NOISY_DIR,CLEAN_DIR`), e.g. SIDD.
+
+The degraded image of a pair is the example's `'input'`, the clean one its `'target'`. They have the
+same size (real noise), or the input is the target shrunk by an integer factor (super-resolution
+pairs); anything else is skipped like an unreadable file.
 
 Files are matched by their path relative to each folder, without the extension and ignoring case
 and the words that only name the role of a file (`NOISY`, `GT`, `clean`, ... as whole words
@@ -13,9 +17,8 @@ import logging
 import os
 import re
 
-import numpy as np
-
 from input_pipeline import images as image_io
+from input_pipeline import preprocess
 from input_pipeline.sources import FolderSource, SourceError, check_files, describe_skipped
 
 ROLE_WORDS = frozenset({'noisy', 'noise', 'gt', 'clean', 'groundtruth', 'target', 'input',
@@ -60,7 +63,7 @@ def match_files(noisy_root: str, noisy: list[str], clean_root: str,
 
 
 class PairSource:
-  """source[i] -> uint8 (H, W, 2C): the noisy image, then its clean partner, on the channel axis."""
+  """source[i] -> {'input': noisy uint8 (h, w, C), 'target': clean uint8 (H, W, C)}."""
 
   paired = True
 
@@ -88,10 +91,13 @@ class PairSource:
     noisy_path, clean_path = self.paths(index)
     noisy = image_io.read_image(noisy_path, self.channels)
     clean = image_io.read_image(clean_path, self.channels)
-    if noisy.shape != clean.shape:
-      raise image_io.ImageReadError(noisy_path, f'size {noisy.shape[1]}x{noisy.shape[0]} differs '
-                                    f'from its clean partner ({clean.shape[1]}x{clean.shape[0]})')
-    return np.concatenate([noisy, clean], axis=-1)
+    try:
+      preprocess.input_scale(clean, noisy)
+    except ValueError:
+      raise image_io.ImageReadError(noisy_path, f'size {noisy.shape[1]}x{noisy.shape[0]} does not '
+                                    f'match its clean partner ({clean.shape[1]}x{clean.shape[0]})'
+                                    ) from None
+    return {'input': noisy, 'target': clean}
 
   def subset(self, indices) -> 'PairSource':
     return PairSource(self.noisy_root, self.clean_root, self.channels,

@@ -1,10 +1,11 @@
 """Random-access image sources named by one string: `builtin:NAME`, `folder:PATH`,
 `pairs:NOISY_DIR,CLEAN_DIR` or `tfds:NAME[:SPLIT]`.
 
-A source has `len()`, `name`, and `source[i] -> uint8 (H, W, C)` at the configured channels; a
-paired source (`paired = True`) returns the noisy and the clean image stacked on the channel axis,
-(H, W, 2C), so that one crop cuts both at the same place. `skipped` maps files found unusable when
-the source was opened to the reason.
+A source has `len()`, `name`, and `source[i] -> example`, a dict of uint8 (H, W, C) images at the
+configured channels: `'target'` (the clean image), `'input'` when the degraded image comes from
+disk (`paired = True`: a real noisy partner, or a low-resolution image of another size), and
+`'label'` when the dataset has one. `skipped` maps files found unusable when the source was opened
+to the reason.
 """
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ class SkimagePhotos:
     return len(self.images)
 
   def __getitem__(self, index):
-    return self.images[index]
+    return {'target': self.images[index]}
 
 
 def describe_skipped(skipped: dict, limit: int = 3) -> str:
@@ -99,7 +100,7 @@ class FolderSource:
     return len(self.files)
 
   def __getitem__(self, index):
-    return image_io.read_image(os.path.join(self.root, self.files[index]), self.channels)
+    return {'target': image_io.read_image(os.path.join(self.root, self.files[index]), self.channels)}
 
   def subset(self, files: list[str]) -> 'FolderSource':
     return FolderSource(self.root, self.channels, files)
@@ -142,7 +143,7 @@ def split_files(files: list[str], split: str, seed: int, test_fraction: float,
                 val_fraction: float) -> list[str]:
   """Deterministic split: shuffle with random.Random(seed), the first `test_fraction` of the
   shuffled list is test, then `val_fraction` of the remainder is validation, the rest train
-  (seed 000's recipe: Random(1234), 20% test, 10% of train as validation)."""
+  (the dual-autoencoder study's recipe: Random(1234), 20% test, 10% of train as validation)."""
   if split == 'all':
     return list(files)
   if split not in SPLITS:

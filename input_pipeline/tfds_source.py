@@ -24,11 +24,11 @@ from input_pipeline.sources import SourceError
 
 # The datasets the source studies use, where TFDS has them (any other TFDS image dataset works).
 STUDY_DATASETS = {
-    'mnist': 'seed 002',
-    'cifar10': 'seeds 003 and 004',
-    'lfw': 'seed 000 (faces; IMDB-WIKI is not in TFDS)',
-    'celeb_a': 'seed 000 (faces, alternative)',
-    'cats_vs_dogs': 'seed 004 (super-resolution)',
+    'mnist': 'the MNIST study',
+    'cifar10': 'the CIFAR-10 and image-quality studies',
+    'lfw': 'the dual-autoencoder study (faces; IMDB-WIKI is not in TFDS)',
+    'celeb_a': 'the dual-autoencoder study (faces, alternative)',
+    'cats_vs_dogs': 'the image-quality study (super-resolution)',
 }
 
 
@@ -85,7 +85,8 @@ def image_feature(features, preferred: str = '') -> str:
 
 
 class TfdsSource:
-  """source[i] -> uint8 (H, W, channels): example i of one split, converted like a folder image."""
+  """source[i] -> {'target': uint8 (H, W, channels), 'label': int (if the dataset has labels)}:
+  example i of one split, the image converted like a folder image."""
 
   def __init__(self, name: str, split: str, data_cfg):
     self.dataset, self.split = name, split
@@ -94,6 +95,9 @@ class TfdsSource:
     self.skipped: dict[str, str] = {}
     builder = prepared_builder(name, data_cfg.get('tfds_data_dir'), data_cfg.get('tfds_manual_dir'))
     self.image_key = image_feature(builder.info.features, data_cfg.get('tfds_image_key', ''))
+    features = builder.info.features
+    label = features['label'] if 'label' in features else None
+    self.label_key = 'label' if isinstance(label, _tfds().features.ClassLabel) else None
     try:
       self._data = builder.as_data_source(split)
     except Exception as e:  # pylint: disable=broad-except
@@ -111,7 +115,8 @@ class TfdsSource:
 
   def __getitem__(self, index):
     try:
-      image = np.asarray(self._data[int(index)][self.image_key])
+      record = self._data[int(index)]
+      image = np.asarray(record[self.image_key])
     except Exception as e:  # pylint: disable=broad-except
       # A damaged record is skipped like a damaged file.
       raise image_io.ImageReadError(f'tfds:{self.dataset}:{self.split}[{index}]',
@@ -122,7 +127,9 @@ class TfdsSource:
       from PIL import Image  # pylint: disable=g-import-not-at-top
       pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
       image = image_io.to_channels(pil, self.channels)
-    return image
+    if self.label_key is None:
+      return {'target': image}
+    return {'target': image, 'label': np.int32(record[self.label_key])}
 
 
 def main(argv: list[str]) -> int:

@@ -1,4 +1,4 @@
-"""On-device augmentation (seed 001), paired training inputs, and the real-noise evaluation row."""
+"""On-device augmentation (the real-noise (SIDD) study), paired training inputs, and the real-noise evaluation row."""
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -24,10 +24,10 @@ def images(batch=16, size=8, channels=3, seed=0):
 def test_off_by_default_and_degradation_noise_unchanged():
   assert augment.build(default.get_config().augment, (8, 8), 1) is None
   degrade = lambda key, x: x + jax.random.normal(key, x.shape)
-  prepare = augment.make_prepare(degrade, default.get_config().augment, (8, 8), 3, paired=False)
+  prepare = augment.make_prepare(degrade, default.get_config().augment, (8, 8), 3)
   batch = (np.asarray(images()) * 255).astype(np.uint8)
   key = jax.random.key(5)
-  noisy, clean = prepare(key, batch)
+  noisy, clean = prepare(key, {'target': batch})
   np.testing.assert_allclose(clean, batch / 255.0, atol=1e-6)
   np.testing.assert_allclose(noisy, degrade(key, clean), atol=1e-6)
 
@@ -65,14 +65,23 @@ def test_invalid_settings_fail_validation():
     augment.build(ml_collections.ConfigDict({'zoom': 1.0}), (8, 8), 1)
 
 
-def test_pairs_get_one_transform_for_noisy_and_clean():
+def test_pairs_get_one_transform_for_input_and_target():
   cfg = aug_config(flip_left_right=True, rot90=True, hue=0.2, brightness=0.2)
-  prepare = augment.make_prepare(None, cfg, (8, 8), 3, paired=True)
+  prepare = augment.make_prepare(None, cfg, (8, 8), 3)
   clean = np.asarray(images() * 200).astype(np.uint8)
-  batch = np.concatenate([clean, clean], -1)  # noisy == clean: they must stay equal
+  batch = {'input': clean, 'target': clean}  # input == target: they must stay equal
   noisy, out_clean = jax.jit(prepare)(jax.random.key(3), batch)
   np.testing.assert_allclose(noisy, out_clean, atol=1e-6)
   assert not np.allclose(out_clean, clean / 255.0, atol=1e-3)
+  # A low-resolution input (half the size) moves with its target: flips and rotations commute
+  # with 2x2 block averaging.
+  cfg = aug_config(flip_left_right=True, flip_up_down=True, rot90=True)
+  prepare = augment.make_prepare(None, cfg, (8, 8), 3)
+  small = clean.reshape(16, 4, 2, 4, 2, 3).mean((2, 4))
+  low, high = jax.jit(prepare)(jax.random.key(4), {'input': small.astype(np.uint8),
+                                                   'target': clean})
+  blocks = np.asarray(high).reshape(16, 4, 2, 4, 2, 3).mean((2, 4))
+  np.testing.assert_allclose(np.asarray(low), np.floor(blocks * 255 + 1e-4) / 255, atol=1e-6)
 
 
 def test_evaluator_scores_real_pairs_in_one_row():
@@ -82,14 +91,16 @@ def test_evaluator_scores_real_pairs_in_one_row():
   config.eval.batch_size = 8
   model = create_model(config)
   mesh = parallel.create_mesh()
-  params = jax.jit(model.init)(jax.random.key(0), jnp.zeros((1, 100, 100, 1)))['params']
+  variables = jax.jit(model.init)(jax.random.key(0), jnp.zeros((1, 100, 100, 1)))
   rng = np.random.default_rng(0)
   clean = rng.integers(0, 256, (5, 100, 100, 1), dtype=np.uint8)
   noisy = np.clip(clean + rng.normal(0, 10, clean.shape), 0, 255).astype(np.uint8)
   eval_set = input_pipeline.EvalSet('pairs_x', clean, {}, noisy)
-  records, samples = evaluate.Evaluator(model, config, mesh).run(params, eval_set)
-  assert [r['degradation'] for r in records] == [input_pipeline.REAL_NOISE_ROW] == list(samples)
+  records, samples = evaluate.Evaluator(model, config, mesh).run(variables, eval_set)
+  assert [r['degradation'] for r in records] == [input_pipeline.REAL_NOISE_ROW] * 2
+  assert [r['method'] for r in records] == ['input', 'single'] and list(samples) == ['real']
   mse = ((noisy / 255.0 - clean / 255.0) ** 2).reshape(5, -1).mean(1)
   expected = np.mean(10 * np.log10(1.0 / mse))
   assert records[0]['images'] == 5
-  np.testing.assert_allclose(records[0]['input_psnr'], expected, rtol=1e-5)
+  np.testing.assert_allclose(records[0]['psnr'], expected, rtol=1e-5)
+  assert records[1]['gain'] == records[1]['psnr'] - records[0]['psnr']

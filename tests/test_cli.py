@@ -11,7 +11,7 @@ from skimage import metrics as skm
 
 from conftest import ROOT, shared_dataset, tiny_config
 
-SEED000_COUNTS = {'single': 36_386, 'single_sep': 15_760, 'dual': 87_812, 'dual_sep': 52_445,
+DUAL_AE_COUNTS = {'single': 36_386, 'single_sep': 15_760, 'dual': 87_812, 'dual_sep': 52_445,
                   'dual_skip': 91_488, 'dual_skip_sep': 56_231}
 
 
@@ -21,11 +21,11 @@ def main_py(*args, env=None):
                         env={**os.environ, **(env or {})})
 
 
-@pytest.mark.parametrize('name', sorted(SEED000_COUNTS))
+@pytest.mark.parametrize('name', sorted(DUAL_AE_COUNTS))
 def test_summary_ends_with_the_seed_parameter_count(name):
   result = main_py(f'--config=configs/{name}.py', '--mode=summary')
   assert result.returncode == 0, result.stderr
-  assert result.stdout.strip().splitlines()[-1] == f'trainable parameters: {SEED000_COUNTS[name]}'
+  assert result.stdout.strip().splitlines()[-1] == f'trainable parameters: {DUAL_AE_COUNTS[name]}'
 
 
 def test_score_agrees_with_scikit_image(tmp_path):

@@ -107,7 +107,7 @@ def test_multiplicative_noise_std_is_proportional_to_the_signal(kind, params):
 
 
 def test_multiplicative_mean_shifts_by_x_times_mean():
-  """Seed 003 Type-II with mean 0.8: E[y] = x (1 + 0.8)."""
+  """The CIFAR-10 study Type-II with mean 0.8: E[y] = x (1 + 0.8)."""
   y = _apply('multiplicative', _flat(0.3), sigma=0.1, mean=0.8, clip=False)
   assert y.mean() == pytest.approx(0.3 * 1.8, rel=0.01)
 
@@ -122,7 +122,7 @@ def test_salt_pepper_hits_the_stated_fraction_of_pixels_on_all_channels():
   assert set(np.unique(y)) == {0.0, 0.5, 1.0}
 
 
-def test_salt_pepper_picks_follow_seed004_code():
+def test_salt_pepper_picks_follow_image_quality_study_code():
   """floor(a * H * W) picks with replacement hit 1 - (1 - 1/HW)^picks of the pixels."""
   y = _apply('salt_pepper', _flat(0.5), amount=0.6, picks=True)
   expected = 1 - (1 - 1 / N ** 2) ** np.floor(0.6 * N ** 2)
@@ -140,7 +140,7 @@ def test_colour_pixels_get_uniform_random_colours():
   assert np.abs(values[:, 0] - values[:, 1]).mean() > 0.2  # colours, not greys
 
 
-def test_darken_and_brighten_follow_seed004_uint8_arithmetic():
+def test_darken_and_brighten_follow_image_quality_study_uint8_arithmetic():
   """Exact for the seed's levels 50 and 150; within one 8-bit level for 70 and 160 (see tone.py)."""
   p = np.arange(256, dtype=np.uint8).reshape(16, 16, 1)
   x = jnp.asarray(p, jnp.float32) / 255.0
@@ -209,13 +209,13 @@ def test_ranges_are_sampled_per_image_and_batching_does_not_matter():
 
 @pytest.fixture(scope='module')
 def preset_outputs():
-  """Every preset on a random colour batch, and seed004_mix on flat grey: one jit, one compile."""
+  """Every preset on a random colour batch, and quality_mix on flat grey: one jit, one compile."""
   x = jax.random.uniform(KEY, (2, 24, 24, 3))
   grey = jnp.full((40, 8, 8, 3), 0.5)
   # As a config holds them: ConfigDicts, ranges as tuples.
   fns = {n: degradations.build(ml_collections.ConfigDict(degradations.resolve(n)))
          for n in degradations.PRESETS}
-  mix = degradations.build(degradations.resolve('seed004_mix'))
+  mix = degradations.build(degradations.resolve('quality_mix'))
 
   def run_all(key):
     return {n: f(key, x) for n, f in fns.items()}, mix(key, grey)
@@ -235,8 +235,8 @@ def test_every_preset_builds_and_runs_under_jit(name, preset_outputs):
   assert list(degradations.components(degradations.resolve(name)))  # rows of the eval table
 
 
-def _seed004_option(img):
-  """Which seed004_mix option made `img` from a flat 0.5 grey (values tell them apart)."""
+def _quality_option(img):
+  """Which quality_mix option made `img` from a flat 0.5 grey (values tell them apart)."""
   if np.all(img == img.flat[0]):
     return 'darken' if img.flat[0] < 0.5 else 'brighten'
   if set(np.unique(img)) <= {0.0, 0.5, 1.0}:
@@ -245,8 +245,8 @@ def _seed004_option(img):
 
 
 def test_one_of_on_a_preset_gives_each_image_its_own_kind(preset_outputs):
-  kinds = [_seed004_option(img) for img in preset_outputs[2]]
-  assert set(kinds) == set(degradations.resolve('seed004_mix')['options'])
+  kinds = [_quality_option(img) for img in preset_outputs[2]]
+  assert set(kinds) == set(degradations.resolve('quality_mix')['options'])
 
 
 def test_one_of_weights():
@@ -260,10 +260,10 @@ def test_one_of_weights():
   assert set(np.unique(y)) == {0.25, 0.75}
 
 
-def test_seed003_compositions_apply_their_steps_in_order():
+def test_cifar_compositions_apply_their_steps_in_order():
   x = _flat(0.5, size=64, channels=3)
-  for name, want in (('seed003_type1', 0.8), ('seed003_type1_type2', (0.5 + 0.2) * 1.2),
-                     ('seed003_type2_type1', 0.5 * 1.2 + 0.1)):
+  for name, want in (('cifar_type1', 0.8), ('cifar_type1_type2', (0.5 + 0.2) * 1.2),
+                     ('cifar_type2_type1', 0.5 * 1.2 + 0.1)):
     y = _apply_spec(degradations.resolve(name), x)
     assert y.mean() == pytest.approx(want, abs=0.01), name
 

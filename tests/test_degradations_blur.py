@@ -130,9 +130,9 @@ def test_downsample_conventions():
   np.testing.assert_array_equal(nearest, x[1::2, 1::2])  # half-pixel centres: odd pixels
   box = np.asarray(resize.downsample(None, X, factor=2, method='bilinear', antialias=False))[..., 0]
   np.testing.assert_allclose(box, x.reshape(48, 2, 48, 2).mean(axis=(1, 3)), atol=1e-6)
-  # Seed 004's NNI baseline: each small pixel repeated factor x factor times.
+  # The image-quality study's NNI baseline: each small pixel repeated factor x factor times.
   nni = np.asarray(degradations.build_single(
-      degradations.resolve('seed004_sr_x4_nni'))(KEY, X))[..., 0]
+      degradations.resolve('sr_x4_nni'))(KEY, X))[..., 0]
   small = np.asarray(resize.downsample(None, X, factor=4, method='bilinear'))[..., 0]
   np.testing.assert_array_equal(nni, np.repeat(np.repeat(small, 4, 0), 4, 1))
 

@@ -54,7 +54,7 @@ def test_gaussian_outputs_have_the_stated_residual_statistics(set12_subset, tmp_
 
 def test_salt_pepper_outputs_hit_the_stated_fraction(set12_subset, tmp_path):
   out = tmp_path / 'impulse'
-  r = _main(f'--input={set12_subset}', f'--output={out}', '--degradation=seed004_salt_pepper',
+  r = _main(f'--input={set12_subset}', f'--output={out}', '--degradation=quality_salt_pepper',
             '--degradation_args=amount=0.3')
   assert r.returncode == 0, r.stderr
   assert 'degraded 3 images' in r.stdout
@@ -79,7 +79,7 @@ def test_bad_arguments_give_one_error_line_each_and_no_traceback(set12_subset, t
 
 
 def test_output_depends_on_seed_and_name_only(set12_subset, tmp_path):
-  spec = degrade_files.make_spec('seed000_mix', None)
+  spec = degrade_files.make_spec('faces_mix', None)
   degrade_files.degrade_folder(str(set12_subset), str(tmp_path / 'a'), spec, seed=1)
   degrade_files.degrade_folder(str(set12_subset), str(tmp_path / 'b'), spec, seed=1)
   degrade_files.degrade_folder(str(set12_subset), str(tmp_path / 'c'), spec, seed=2)
@@ -96,7 +96,7 @@ def test_output_depends_on_seed_and_name_only(set12_subset, tmp_path):
 
 
 def test_output_inside_input_is_refused(set12_subset):
-  spec = degrade_files.make_spec('seed002', None)
+  spec = degrade_files.make_spec('mnist_gaussian', None)
   with pytest.raises(UserError, match='outside'):
     degrade_files.degrade_folder(str(set12_subset), str(set12_subset / 'out'), spec, seed=0)
 
@@ -111,10 +111,10 @@ def test_parse_value(text, value):
 
 
 def test_dotted_arguments_reach_into_a_composed_preset():
-  spec = degrade_files.make_spec('seed000_mix', 'options.gaussian.sigma=0.3,options.impulse.amount=0.1:0.2')
+  spec = degrade_files.make_spec('faces_mix', 'options.gaussian.sigma=0.3,options.impulse.amount=0.1:0.2')
   assert spec['options']['gaussian']['sigma'] == 0.3
   assert spec['options']['impulse']['amount'] == (0.1, 0.2)
   with pytest.raises(UserError, match="no entry 'options.gauss'"):
-    degrade_files.make_spec('seed000_mix', 'options.gauss.sigma=0.3')
+    degrade_files.make_spec('faces_mix', 'options.gauss.sigma=0.3')
   with pytest.raises(UserError, match='unknown'):
     degrade_files.make_spec('blurry', None)

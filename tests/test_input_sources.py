@@ -89,7 +89,7 @@ def test_unusable_folders_raise_one_line_errors(tmp_path):
     open_source('ftp:x', data, 'all')
 
 
-def test_seed000_split_is_deterministic_and_disjoint():
+def test_dual_ae_study_split_is_deterministic_and_disjoint():
   files = [f'{i:05d}.png' for i in range(1000)]
   parts = {s: split_files(files, s, 1234, 0.2, 0.1) for s in ('train', 'val', 'test')}
   assert {s: len(p) for s, p in parts.items()} == {'train': 720, 'val': 80, 'test': 200}

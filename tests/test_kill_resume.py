@@ -57,7 +57,7 @@ def test_kill_then_rerun_equals_an_uninterrupted_run(tmp_path):
   _run(killed)
   assert _train_losses(killed) == _train_losses(straight)
   assert sorted(_train_losses(straight)) == list(range(1, 10))
-  assert len(_eval_psnr(straight)) == 4  # one row per seed-000 noise type
+  assert len(_eval_psnr(straight)) == 4  # one row per dual-autoencoder study noise type
   assert _eval_psnr(killed) == _eval_psnr(straight)
 
   one_device = str(tmp_path / 'one_device')

@@ -1,4 +1,4 @@
-"""Seed-000 models: the seed's exact parameter counts, shapes, and formulation-independent outputs."""
+"""Dual-autoencoder study models: the seed's exact parameter counts, shapes, and formulation-independent outputs."""
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 from aedenoise.models import MODELS
 
-SEED000_COUNTS = {'single': 36_386, 'single_sep': 15_760, 'dual': 87_812, 'dual_sep': 52_445,
+DUAL_AE_COUNTS = {'single': 36_386, 'single_sep': 15_760, 'dual': 87_812, 'dual_sep': 52_445,
                   'dual_skip': 91_488, 'dual_skip_sep': 56_231}
 
 
@@ -14,12 +14,12 @@ def _count(params):
   return sum(int(np.prod(p.shape)) for p in jax.tree.leaves(params))
 
 
-@pytest.mark.parametrize('name', sorted(SEED000_COUNTS))
+@pytest.mark.parametrize('name', sorted(DUAL_AE_COUNTS))
 def test_parameter_count_and_shape(name):
   model = MODELS[name]()
   variables = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 100, 100, 1)))
   assert set(variables) == {'params'}
-  assert _count(variables['params']) == SEED000_COUNTS[name]
+  assert _count(variables['params']) == DUAL_AE_COUNTS[name]
   out = jax.eval_shape(model.apply, variables, jnp.zeros((3, 100, 100, 1)))
   assert out.shape == (3, 100, 100, 1)
   assert model.output_activation == 'sigmoid'

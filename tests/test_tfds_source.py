@@ -24,9 +24,9 @@ def data_config(tmp_path, **overrides):
 
 
 @pytest.mark.parametrize('spec,channels,original', [
-    ('tfds:cifar10:test', 1, (32, 32, 3)),         # seeds 003/004, colour to gray
-    ('tfds:cats_vs_dogs', 3, None),                # seed 004: varying sizes
-    ('tfds:lfw:train[:4]', 3, (250, 250, 3)),      # seed 000: faces; TFDS slicing syntax
+    ('tfds:cifar10:test', 1, (32, 32, 3)),         # the CIFAR-10 and image-quality studies, colour to gray
+    ('tfds:cats_vs_dogs', 3, None),                # the image-quality study: varying sizes
+    ('tfds:lfw:train[:4]', 3, (250, 250, 3)),      # the dual-autoencoder study: faces; TFDS slicing syntax
 ])
 def test_study_datasets_with_mock_data(tmp_path, spec, channels, original):
   config = data_config(tmp_path, channels=channels, train=spec, image_size=(24, 24))

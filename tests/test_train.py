@@ -20,7 +20,7 @@ def _run_steps(config, mesh, batches):
   step_fn = train.make_train_step(config, model, mesh)
   losses = []
   for batch in batches:
-    state, metrics = step_fn(state, jax.device_put(batch, parallel.batch_sharding(mesh)))
+    state, metrics = step_fn(state, {'target': jax.device_put(batch, parallel.batch_sharding(mesh))})
     losses.append(float(metrics['loss']))
   return losses, jax.device_get(state.params)
 
@@ -49,7 +49,7 @@ def test_nonfinite_step_keeps_the_state():
                                    parallel.replicated(mesh))
   before = jax.device_get(state.params)
   batch = np.full((8, 100, 100, 1), 128, np.uint8)
-  state, metrics = train.make_train_step(config, model, mesh)(state, batch)
+  state, metrics = train.make_train_step(config, model, mesh)(state, {'target': batch})
   assert not bool(metrics['finite'])
   assert int(state.step) == 0
   for a, b in zip(jax.tree.leaves(before), jax.tree.leaves(jax.device_get(state.params))):
@@ -81,7 +81,8 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path):
   model = train.create_model(config)
   state = train.create_train_state(config, model, train.create_optimizer(config),
                                    parallel.replicated(parallel.create_mesh()))
-  restored = checkpointer.restore(state, checkpoints.describe(config.model, state.params))
+  restored = checkpointer.restore_train(
+      state, checkpoints.describe_state(config.model, config.optimizer, state))
   checkpointer.close()
   assert all(np.isfinite(x).all() for x in jax.tree.leaves(jax.device_get(restored.params)))
 
@@ -104,14 +105,14 @@ def test_bad_config_values_are_user_errors(field, value, message):
 
 def test_config_variant_selects_a_degradation_preset():
   from configs import default  # pylint: disable=g-import-not-at-top
-  config = default.get_config('quick,degradation=seed003_mix')
+  config = default.get_config('quick,degradation=cifar_mix')
   assert config.batch_size == 16 and config.degradation.kind == 'one_of'
   assert config.degradation.to_dict() != default.get_config().degradation.to_dict()
   train.validate(config)
   with pytest.raises(ValueError, match='unknown degradation preset'):
     default.get_config('degradation=seed999')
   with pytest.raises(UserError, match='keep the size'):
-    train.validate(default.get_config('degradation=seed004_sr_x2'))
+    train.validate(default.get_config('degradation=sr_x2'))
 
 
 def test_each_model_config_gets_its_own_quick_length():

@@ -26,7 +26,7 @@ def _one_of_sigma_var(p):
 def gaussian(key, x, *, sigma=None, var=None, mean=0.0, per_channel=True, clip=True):
   """Additive white Gaussian noise: y = x + mean + sigma * n, n ~ N(0, 1), sigma = sqrt(var).
 
-  per_channel=True draws n per element: on colour images this is seed 004's "colourful" noise as
+  per_channel=True draws n per element: on colour images this is the image-quality study's "colourful" noise as
   its code makes it (N(0, 0.2^2) per pixel and channel). False draws one n per pixel, shared by
   the channels (grey noise on colour images).
   """
@@ -47,7 +47,7 @@ def poisson(key, x, *, peak, clip=True):
 
 @declare(static=('discrete',), check=lambda p: non_negative(p, 'a', 'b'))
 def poisson_gaussian(key, x, *, a, b, discrete=False, clip=True):
-  """Signal-dependent noise with variance a * x + b (the noise level function of seed 001).
+  """Signal-dependent noise with variance a * x + b (the noise level function of the real-noise (SIDD) study).
 
   discrete=False: y = x + sqrt(a x + b) n, n ~ N(0, 1) (the heteroscedastic Gaussian form of the
   SIDD paper). discrete=True: y = a * Poisson(x / a) + sqrt(b) n, the exact Poisson-Gaussian model
@@ -71,9 +71,9 @@ def speckle(key, x, *, var, mean=0.0, clip=True):
 
 @declare(check=lambda p: non_negative(p, 'sigma'))
 def multiplicative(key, x, *, sigma, mean=0.0, clip=True):
-  """Seed 003's Type-II noise: y = x + x * n = x (1 + n), n ~ N(mean, sigma^2) per element.
+  """The CIFAR-10 study's Type-II noise: y = x + x * n = x (1 + n), n ~ N(mean, sigma^2) per element.
 
-  The same model as `speckle`, parametrised by the standard deviation as seed 003's code is.
+  The same model as `speckle`, parametrised by the standard deviation as the CIFAR-10 study's code is.
   """
   n = mean + sigma * jax.random.normal(key, x.shape, x.dtype)
   return _maybe_clip(x + x * n, clip)
@@ -95,7 +95,7 @@ def salt_pepper(key, x, *, amount, salt_ratio=0.5, per_channel=False, picks=Fals
 
   Each pixel, all channels together, is hit independently with probability `amount`; a hit is salt
   with probability `salt_ratio`. per_channel=True hits elements independently instead, as
-  scikit-image's `random_noise(mode='s&p')` does. picks=True reads `amount` as seed 004's code does:
+  scikit-image's `random_noise(mode='s&p')` does. picks=True reads `amount` as the image-quality study's code does:
   floor(amount * H * W) pixels picked uniformly with replacement, so fewer distinct pixels are hit
   (e.g. 1 - e^-0.25 = 22% for amount 0.25).
   """
@@ -109,7 +109,7 @@ def salt_pepper(key, x, *, amount, salt_ratio=0.5, per_channel=False, picks=Fals
 
 @declare(static=('picks',), check=lambda p: in_unit_interval(p, 'amount'))
 def colour_pixels(key, x, *, amount, picks=False):
-  """Random-colour pixels (seed 004's text): a fraction `amount` of pixels get a random colour.
+  """Random-colour pixels (the image-quality study's text): a fraction `amount` of pixels get a random colour.
 
   Each pixel is hit independently with probability `amount` (see `salt_pepper` for `picks`); a
   hit pixel's channels are drawn independently from U(0, 1) (on grey images: a random grey, i.e.

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import copy
 
-# Seed 000 (dual autoencoders): one of four noises per image, strength drawn from a range. The
+# The dual-autoencoder study (dual autoencoders): one of four noises per image, strength drawn from a range. The
 # seed names the centres (speckle variance 0.02, about 30% impulse pixels) and says it used
 # scikit-image's `random_noise`, whose defaults are Gaussian variance 0.01 and, for 8-bit images,
 # Poisson with 256 levels. Its "Gaussian variance 10" is read on the 0-255 scale of the lower end.
 # The ranges around those centres are this project's choice (the seed's code is not public).
-SEED000_MIX = {
+FACES_MIX = {
     'kind': 'one_of',
     'options': {
         'gaussian': {'kind': 'gaussian', 'sigma': (0.05, 0.15)},
@@ -18,51 +18,51 @@ SEED000_MIX = {
     },
 }
 
-# Seed 001 trains on real (SIDD) noise; its noise level function, variance a*y + b, is background.
+# The real-noise (SIDD) study trains on real (SIDD) noise; its noise level function, variance a*y + b, is background.
 # The ranges give noise standard deviations of about 0.02-0.11 at mid grey, the span of the SIDD
 # sample pairs (std 7.9-37.7 on the 0-255 scale); this project's choice.
-SEED001_NLF = {'kind': 'poisson_gaussian', 'a': (0.001, 0.02), 'b': (0.0001, 0.002)}
+SIDD_NLF = {'kind': 'poisson_gaussian', 'a': (0.001, 0.02), 'b': (0.0001, 0.002)}
 
-# Seed 002: noisy = clip(X + 0.5 * N(0, 1), 0, 1).
-SEED002 = {'kind': 'gaussian', 'sigma': 0.5, 'mean': 0.0, 'clip': True}
+# The MNIST study: noisy = clip(X + 0.5 * N(0, 1), 0, 1).
+MNIST_GAUSSIAN = {'kind': 'gaussian', 'sigma': 0.5, 'mean': 0.0, 'clip': True}
 
-# Seed 003 (its code, source/noisy.py): Type-I is Gaussian with a non-zero mean, Type-II is
+# The CIFAR-10 study (its code, source/noisy.py): Type-I is Gaussian with a non-zero mean, Type-II is
 # x(1 + n); both clip after every step, and each image gets one of four cases uniformly. Case
 # "type2_type1" follows the code (Gaussian mean 0.1, std 0.08); the paper's Table 1 says 0.2 / 0.05.
-SEED003_TYPE1 = {'kind': 'gaussian', 'mean': 0.3, 'sigma': 0.05, 'clip': True}
-SEED003_TYPE2 = {'kind': 'multiplicative', 'mean': 0.8, 'sigma': 0.5, 'clip': True}
-SEED003_TYPE2_TYPE1 = {'kind': 'sequence', 'steps': {
+CIFAR_TYPE1 = {'kind': 'gaussian', 'mean': 0.3, 'sigma': 0.05, 'clip': True}
+CIFAR_TYPE2 = {'kind': 'multiplicative', 'mean': 0.8, 'sigma': 0.5, 'clip': True}
+CIFAR_TYPE2_TYPE1 = {'kind': 'sequence', 'steps': {
     'type2': {'kind': 'multiplicative', 'mean': 0.2, 'sigma': 0.2, 'clip': True},
     'type1': {'kind': 'gaussian', 'mean': 0.1, 'sigma': 0.08, 'clip': True}}}
-SEED003_TYPE1_TYPE2 = {'kind': 'sequence', 'steps': {
+CIFAR_TYPE1_TYPE2 = {'kind': 'sequence', 'steps': {
     'type1': {'kind': 'gaussian', 'mean': 0.2, 'sigma': 0.05, 'clip': True},
     'type2': {'kind': 'multiplicative', 'mean': 0.2, 'sigma': 0.1, 'clip': True}}}
-SEED003_MIX = {'kind': 'one_of', 'options': {
-    'type2': SEED003_TYPE2, 'type1': SEED003_TYPE1,
-    'type2_type1': SEED003_TYPE2_TYPE1, 'type1_type2': SEED003_TYPE1_TYPE2}}
+CIFAR_MIX = {'kind': 'one_of', 'options': {
+    'type2': CIFAR_TYPE2, 'type1': CIFAR_TYPE1,
+    'type2_type1': CIFAR_TYPE2_TYPE1, 'type1_type2': CIFAR_TYPE1_TYPE2}}
 
-# Seed 004: "proportion of noise 30-60 %" for every noise (its text). Colourful noise is random-colour
+# The image-quality study: "proportion of noise 30-60 %" for every noise (its text). Colourful noise is random-colour
 # pixels in the text and N(0, 0.2^2) per pixel and channel in the code (noise_level 20 ->
 # int(0.2 * 255) / 255); both are here.
-_SEED004 = (0.3, 0.6)
-SEED004_SALT_PEPPER = {'kind': 'salt_pepper', 'amount': _SEED004, 'salt_ratio': 0.5}
-SEED004_COLOUR = {'kind': 'colour_pixels', 'amount': _SEED004}
-SEED004_COLOUR_ADDITIVE = {'kind': 'gaussian', 'sigma': 0.2, 'per_channel': True, 'clip': True}
-SEED004_DARKEN = {'kind': 'darken', 'amount': _SEED004}
-SEED004_BRIGHTEN = {'kind': 'brighten', 'amount': _SEED004, 'clip': True}
-SEED004_MIX = {'kind': 'one_of', 'options': {
-    'salt_pepper': SEED004_SALT_PEPPER, 'colour_pixels': SEED004_COLOUR,
-    'colour_additive': SEED004_COLOUR_ADDITIVE, 'darken': SEED004_DARKEN,
-    'brighten': SEED004_BRIGHTEN}}
+_QUALITY_AMOUNT = (0.3, 0.6)
+QUALITY_SALT_PEPPER = {'kind': 'salt_pepper', 'amount': _QUALITY_AMOUNT, 'salt_ratio': 0.5}
+QUALITY_COLOUR = {'kind': 'colour_pixels', 'amount': _QUALITY_AMOUNT}
+QUALITY_COLOUR_ADDITIVE = {'kind': 'gaussian', 'sigma': 0.2, 'per_channel': True, 'clip': True}
+QUALITY_DARKEN = {'kind': 'darken', 'amount': _QUALITY_AMOUNT}
+QUALITY_BRIGHTEN = {'kind': 'brighten', 'amount': _QUALITY_AMOUNT, 'clip': True}
+QUALITY_MIX = {'kind': 'one_of', 'options': {
+    'salt_pepper': QUALITY_SALT_PEPPER, 'colour_pixels': QUALITY_COLOUR,
+    'colour_additive': QUALITY_COLOUR_ADDITIVE, 'darken': QUALITY_DARKEN,
+    'brighten': QUALITY_BRIGHTEN}}
 # Super-resolution inputs: 360 -> 180 (deconvolution net) and 360 -> 90 (ResNet), bilinear. The
 # `_nni` variants enlarge back by nearest neighbour: the same size as the target, so any model can
 # train on them, and the "nearest-neighbour interpolation" baseline row of the seed's table.
-SEED004_SR_X2 = {'kind': 'downsample', 'factor': 2, 'method': 'bilinear'}
-SEED004_SR_X4 = {'kind': 'downsample', 'factor': 4, 'method': 'bilinear'}
-SEED004_SR_X2_NNI = dict(SEED004_SR_X2, resize_back=True, up_method='nearest')
-SEED004_SR_X4_NNI = dict(SEED004_SR_X4, resize_back=True, up_method='nearest')
+SR_X2 = {'kind': 'downsample', 'factor': 2, 'method': 'bilinear'}
+SR_X4 = {'kind': 'downsample', 'factor': 4, 'method': 'bilinear'}
+SR_X2_NNI = dict(SR_X2, resize_back=True, up_method='nearest')
+SR_X4_NNI = dict(SR_X4, resize_back=True, up_method='nearest')
 
-# Deblurring (seed 000's title and its reference paper, which give no blur parameters): strengths
+# Deblurring (the dual-autoencoder study's title and its reference paper, which give no blur parameters): strengths
 # are this project's choice, all within the default 21 x 21 window.
 BLUR_MIX = {'kind': 'one_of', 'options': {
     'gaussian_blur': {'kind': 'gaussian_blur', 'sigma': (0.5, 3.0)},
@@ -71,28 +71,28 @@ BLUR_MIX = {'kind': 'one_of', 'options': {
     'defocus_blur': {'kind': 'defocus_blur', 'radius': (1.0, 4.0)}}}
 
 PRESETS = {
-    'seed000_mix': SEED000_MIX,
-    'seed001_nlf': SEED001_NLF,
-    'seed002': SEED002,
-    'seed003_type1': SEED003_TYPE1,
-    'seed003_type2': SEED003_TYPE2,
-    'seed003_type2_type1': SEED003_TYPE2_TYPE1,
-    'seed003_type1_type2': SEED003_TYPE1_TYPE2,
-    'seed003_mix': SEED003_MIX,
-    'seed004_salt_pepper': SEED004_SALT_PEPPER,
-    'seed004_colour': SEED004_COLOUR,
-    'seed004_colour_additive': SEED004_COLOUR_ADDITIVE,
-    'seed004_darken': SEED004_DARKEN,
-    'seed004_brighten': SEED004_BRIGHTEN,
-    'seed004_mix': SEED004_MIX,
-    'seed004_sr_x2': SEED004_SR_X2,
-    'seed004_sr_x4': SEED004_SR_X4,
-    'seed004_sr_x2_nni': SEED004_SR_X2_NNI,
-    'seed004_sr_x4_nni': SEED004_SR_X4_NNI,
+    'faces_mix': FACES_MIX,
+    'sidd_nlf': SIDD_NLF,
+    'mnist_gaussian': MNIST_GAUSSIAN,
+    'cifar_type1': CIFAR_TYPE1,
+    'cifar_type2': CIFAR_TYPE2,
+    'cifar_type2_type1': CIFAR_TYPE2_TYPE1,
+    'cifar_type1_type2': CIFAR_TYPE1_TYPE2,
+    'cifar_mix': CIFAR_MIX,
+    'quality_salt_pepper': QUALITY_SALT_PEPPER,
+    'quality_colour': QUALITY_COLOUR,
+    'quality_colour_additive': QUALITY_COLOUR_ADDITIVE,
+    'quality_darken': QUALITY_DARKEN,
+    'quality_brighten': QUALITY_BRIGHTEN,
+    'quality_mix': QUALITY_MIX,
+    'sr_x2': SR_X2,
+    'sr_x4': SR_X4,
+    'sr_x2_nni': SR_X2_NNI,
+    'sr_x4_nni': SR_X4_NNI,
     'blur_mix': BLUR_MIX,
 }
 # Presets whose output is smaller than their input: for models that enlarge (super-resolution).
-SIZE_CHANGING = ('seed004_sr_x2', 'seed004_sr_x4')
+SIZE_CHANGING = ('sr_x2', 'sr_x4')
 
 
 def resolve(spec_or_name):

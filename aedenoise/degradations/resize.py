@@ -1,4 +1,4 @@
-"""Downsampling for super-resolution (seed 004), optionally resized back to the original size.
+"""Downsampling for super-resolution (the image-quality study), optionally resized back to the original size.
 
 Conventions (those of PIL, TensorFlow 2 and `jax.image.resize`): pixel centres at half-integers, so
 nearest x2 keeps pixels (1, 3, 5, ...) of each row and column, and bilinear x2 without antialiasing
@@ -34,7 +34,7 @@ def downsample(key, x, *, factor, method='bilinear', antialias=True, resize_back
   """Shrink by `factor`; with resize_back, enlarge back to H x W by `up_method` (default `method`).
 
   resize_back keeps the image size, so any restoration model can train on it; the result is the
-  interpolation baseline of a super-resolution table (seed 004's "nearest-neighbour
+  interpolation baseline of a super-resolution table (the image-quality study's "nearest-neighbour
   interpolation" row is method='bilinear', up_method='nearest', factor 4). Cubic interpolation
   overshoots, hence `clip`.
   """

@@ -1,6 +1,6 @@
-"""Brightness changes (seed 004's darkened and brightened images). Deterministic: the key is unused.
+"""Brightness changes (the image-quality study's darkened and brightened images). Deterministic: the key is unused.
 
-Both scale the image: darken by (1 - amount), brighten by (1 + amount), so seed 004's "proportion
+Both scale the image: darken by (1 - amount), brighten by (1 + amount), so the image-quality study's "proportion
 30-60 %" is amount in (0.3, 0.6). quantize=True follows its uint8 arithmetic, which truncates:
 darken is numpy `floor_divide(p, 100 / level)` and brighten is PIL `ImageEnhance.Brightness`, whose
 blend with black truncates too; both are floor(p * factor) on the 8-bit value p = round(255 x).
@@ -20,7 +20,7 @@ def _scale(x, factor, quantize):
 
 @declare(static=('quantize',), check=lambda p: in_unit_interval(p, 'amount'))
 def darken(key, x, *, amount, quantize=False):
-  """y = x * (1 - amount). Seed 004's darkness_level L is amount = 1 - L / 100."""
+  """y = x * (1 - amount). The image-quality study's darkness_level L is amount = 1 - L / 100."""
   del key
   return _scale(x, 1.0 - amount, quantize)
 

@@ -1,4 +1,6 @@
-"""Seed 000: single, dual and dual-with-skips denoising autoencoders (Khandelwal & Sharma).
+"""Single, dual and dual-with-skips denoising autoencoders.
+
+Khandelwal & Sharma, "Denoising and Deblurring Images using Dual Autoencoders" (2023).
 
 Layer by layer as the authors' Keras notebook builds them (`shared/reference/architectures.md` §1):
 valid padding, strided convolutions down, transposed convolutions up, ReLU everywhere except the
@@ -20,12 +22,13 @@ def upsample2(x):
   return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
 
 
-class Seed000AutoEncoder(nn.Module):
-  """Returns the pre-activation of the output layer; `output_activation` names the activation."""
+class DualAutoEncoder(nn.Module):
+  """Returns the pre-activation of the output layer; `output_activation` names the activation.
+  dual=False is the single autoencoder."""
   dual: bool = False
   skips: bool = False
   separable: bool = False
-  conv_impl: str = 'matmul'
+  conv_impl: str = 'lax'
   output_activation: str = 'sigmoid'
 
   @nn.compact
@@ -58,7 +61,7 @@ class Seed000AutoEncoder(nn.Module):
       h = h + upsample2(relu(conv(25, (1, 1), name='skip2')(e2)))
     h = relu(conv(50, (3, 3), (2, 2), name='enc2_3')(h))
     if self.skips:  # S3: 23x23x25 -> 1x1 conv (50) -> x2 -> 2x2 transposed conv to ONE channel,
-      # broadcast over the 50 channels of the bottleneck (this is what the seed's counts imply).
+      # broadcast over the 50 channels of the bottleneck (this is what the study's counts imply).
       s3 = upsample2(relu(conv(50, (1, 1), name='skip3')(e3)))
       h = h + relu(convt(1, (2, 2), name='skip3_up')(s3))
     h = relu(convt(50, (3, 3), (2, 2), name='dec2_1')(h))
