@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import io
 import pickle
+import sys
 import zipfile
 from typing import Any, Dict, List, Tuple
 
@@ -122,7 +123,10 @@ def _decode_storage(raw: bytes, dtype: str, byteorder: str) -> np.ndarray:
   if dtype == 'bf16':  # bfloat16 is the upper half of a float32
     halves = np.frombuffer(raw, order + 'u2').astype(np.uint32)
     return (halves << 16).view(np.float32)
-  return np.frombuffer(raw, np.dtype(dtype).newbyteorder(order))
+  dt = np.dtype(dtype)
+  if byteorder != sys.byteorder:
+    dt = dt.newbyteorder(order)
+  return np.frombuffer(raw, dt)
 
 
 def load_state_dict(path: str) -> Dict[str, np.ndarray]:
