@@ -1,5 +1,5 @@
-"""The restricted torch checkpoint reader and the torch -> Flax weight mapping, on the trained weights
-of Psychalas, "Exploring Convolutional Auto-encoders for Image Denoising" (2024)."""
+"""The restricted torch checkpoint reader and the torch -> Flax weight mapping, on the trained
+weights of Psychalas, "Exploring Convolutional Auto-encoders for Image Denoising" (2024)."""
 import collections
 import os
 import pickle

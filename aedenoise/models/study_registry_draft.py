@@ -1,5 +1,5 @@
-"""Constructors of the CIFAR-10 study (Psychalas 2024) and the image-quality study (Krzak et al. 2022)
-models, for merging into `aedenoise.models.MODELS`.
+"""Constructors of the models of the CIFAR-10 study (Psychalas 2024) and the image-quality study
+(Krzak et al. 2022), for merging into `aedenoise.models.MODELS`.
 
 Kept apart from `models/__init__.py` so the merge is one reviewed step. `STUDY_GEOMETRY` says what
 each model was built for: the clean target's (H, W, C) and the input's downscale factor (1 for
