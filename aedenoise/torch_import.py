@@ -1,0 +1,265 @@
+"""PyTorch state dicts -> NumPy arrays -> Flax variables, without torch and without running pickles.
+
+Why: the studies' trained weights are `torch.save(model.state_dict())` files, i.e. pickles, and
+unpickling runs whatever code the file names. A plain state dict needs only a handful of globals
+(OrderedDict, torch's tensor-rebuild function, storage type tags), so `load_state_dict` reads
+torch's zip format (`<dir>/data.pkl` + raw storages `<dir>/data/<key>`) with an unpickler that
+allows exactly those and refuses anything else with `RefusedGlobalError`, before calling it.
+It needs neither torch nor network access, so checkpoints can be imported on any machine.
+
+`to_flax_variables` then pairs the state dict's modules with the Flax model's, both in definition
+order (the order torch registers submodules and Flax creates them), converts layouts (see
+`_convert`) and checks every shape; any disagreement raises `WeightMismatchError` naming the tensor
+and both shapes. The weights of Psychalas, "Exploring Convolutional Auto-encoders for Image
+Denoising" (2024), `shared/checkpoints/psychalas2024/*.pt`, are what this was written for.
+"""
+from __future__ import annotations
+
+import collections
+import io
+import pickle
+import sys
+import zipfile
+from typing import Any, Dict, List, Tuple
+
+import flax.linen as nn
+import jax
+import numpy as np
+
+from aedenoise.errors import UserError
+from aedenoise.models import layers
+
+
+class RefusedGlobalError(UserError, pickle.UnpicklingError):
+  """The pickle names a global that a plain state dict does not need; nothing was called."""
+
+
+class WeightMismatchError(UserError, ValueError):
+  """The state dict does not fit the model (module count, kind or a tensor's shape)."""
+
+
+class _StorageType:
+  """Stands in for torch's `FloatStorage` etc.: only says which dtype the raw bytes hold."""
+
+  def __init__(self, name: str, dtype: str):
+    self.name, self.dtype = name, dtype
+
+
+_STORAGES = {
+    'DoubleStorage': 'f8', 'FloatStorage': 'f4', 'HalfStorage': 'f2', 'BFloat16Storage': 'bf16',
+    'LongStorage': 'i8', 'IntStorage': 'i4', 'ShortStorage': 'i2', 'CharStorage': 'i1',
+    'ByteStorage': 'u1', 'BoolStorage': '?',
+}
+
+
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
+                       backward_hooks=None, metadata=None):
+  """torch._utils._rebuild_tensor_v2 for a NumPy storage: a strided view, copied."""
+  del requires_grad, backward_hooks, metadata
+  size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+  if len(size) != len(stride) or any(s < 0 for s in size + stride):
+    raise pickle.UnpicklingError(f'bad tensor geometry size={size} stride={stride}')
+  if 0 in size:
+    return np.zeros(size, storage.dtype)
+  last = int(storage_offset) + sum((n - 1) * s for n, s in zip(size, stride))
+  if storage_offset < 0 or last >= storage.size:
+    raise pickle.UnpicklingError(f'tensor size={size} stride={stride} offset={storage_offset} '
+                                 f'reads past its storage of {storage.size} elements')
+  base = storage[int(storage_offset):]
+  view = np.lib.stride_tricks.as_strided(
+      base, size, tuple(s * storage.itemsize for s in stride), writeable=False)
+  return np.array(view)
+
+
+def _rebuild_parameter(data, requires_grad=False, backward_hooks=None):
+  del requires_grad, backward_hooks
+  return data
+
+
+_ALLOWED = {
+    ('collections', 'OrderedDict'): collections.OrderedDict,
+    ('torch._utils', '_rebuild_tensor_v2'): _rebuild_tensor_v2,
+    ('torch._utils', '_rebuild_parameter'): _rebuild_parameter,
+}
+_ALLOWED.update({('torch', name): _StorageType for name in _STORAGES})
+
+
+class _StateDictUnpickler(pickle.Unpickler):
+  """Resolves only the allowed globals; storages come from the zip, read as NumPy arrays."""
+
+  def __init__(self, file, archive: zipfile.ZipFile, prefix: str, byteorder: str):
+    super().__init__(file)
+    self._archive, self._prefix, self._byteorder = archive, prefix, byteorder
+    self._storages: Dict[str, np.ndarray] = {}
+
+  def find_class(self, module, name):
+    try:
+      found = _ALLOWED[(module, name)]
+    except KeyError:
+      raise RefusedGlobalError(
+          f'refused global {module}.{name}: a plain state dict only needs '
+          f'{sorted(".".join(k) for k in _ALLOWED)}') from None
+    if found is _StorageType:  # a fresh tag, so no pickle can alter the tags other loads see
+      return _StorageType(name, _STORAGES[name])
+    return found
+
+  def persistent_load(self, pid):
+    if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == 'storage'
+            and isinstance(pid[1], _StorageType)):
+      raise pickle.UnpicklingError(f'unsupported persistent id {pid!r}')
+    _, storage_type, key, _, numel = pid
+    key = str(key)
+    if key not in self._storages:
+      raw = self._archive.read(f'{self._prefix}data/{key}')
+      self._storages[key] = _decode_storage(raw, storage_type.dtype, self._byteorder)
+    storage = self._storages[key]
+    if storage.size < int(numel):
+      raise pickle.UnpicklingError(f'storage {key} holds {storage.size} < {numel} elements')
+    return storage
+
+
+def _decode_storage(raw: bytes, dtype: str, byteorder: str) -> np.ndarray:
+  order = '<' if byteorder == 'little' else '>'
+  if dtype == 'bf16':  # bfloat16 is the upper half of a float32
+    halves = np.frombuffer(raw, order + 'u2').astype(np.uint32)
+    return (halves << 16).view(np.float32)
+  dt = np.dtype(dtype)
+  if byteorder != sys.byteorder:
+    dt = dt.newbyteorder(order)
+  return np.frombuffer(raw, dt)
+
+
+def load_state_dict(path: str) -> Dict[str, np.ndarray]:
+  """Reads a `torch.save(state_dict)` zip file into {name: np.ndarray}, in the file's order.
+
+  Raises:
+    RefusedGlobalError: the pickle names any global outside the state-dict allowlist.
+    pickle.UnpicklingError: the file is not a state dict of plain tensors.
+  """
+  with zipfile.ZipFile(path) as archive:
+    pickles = [n for n in archive.namelist() if n.endswith('data.pkl') and n.count('/') == 1]
+    if len(pickles) != 1:
+      raise pickle.UnpicklingError(f'{path}: not a torch zip checkpoint (no <dir>/data.pkl)')
+    prefix = pickles[0][:-len('data.pkl')]
+    names = set(archive.namelist())
+    byteorder = 'little'
+    if prefix + 'byteorder' in names:
+      byteorder = archive.read(prefix + 'byteorder').decode().strip()
+    unpickler = _StateDictUnpickler(io.BytesIO(archive.read(pickles[0])), archive, prefix,
+                                    byteorder)
+    state = unpickler.load()
+  if not isinstance(state, dict) or not all(
+      isinstance(k, str) and isinstance(v, np.ndarray) for k, v in state.items()):
+    raise pickle.UnpicklingError(f'{path}: not a state dict of tensors')
+  return {k: np.array(v, v.dtype.type, order='C') for k, v in state.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# State dict -> Flax variables.
+
+
+def _torch_modules(state_dict) -> List[Tuple[str, Dict[str, np.ndarray]]]:
+  """Groups 'enc1.weight', 'enc1.bias', ... by module prefix, in first-appearance order."""
+  modules: Dict[str, Dict[str, np.ndarray]] = {}
+  for name, value in state_dict.items():
+    prefix, _, leaf = name.rpartition('.')
+    if leaf != 'num_batches_tracked':
+      modules.setdefault(prefix, {})[leaf] = value
+  return list(modules.items())
+
+
+def _flax_modules(model: nn.Module, input_shape, rngs) -> Tuple[List[Tuple[tuple, type]], Any]:
+  """The model's modules that own variables, in creation order, with their classes, and the
+  variable shapes (without computing anything: `jax.eval_shape`)."""
+  calls: Dict[tuple, type] = {}
+
+  def record(next_fun, args, kwargs, context):
+    if context.method_name == '__call__':
+      calls.setdefault(tuple(context.module.path), type(context.module))
+    return next_fun(*args, **kwargs)
+
+  def init(x):
+    with nn.intercept_methods(record):
+      return model.init(rngs, x)
+
+  shapes = jax.eval_shape(init, jax.ShapeDtypeStruct(tuple(input_shape), np.float32))
+  owners = set()
+  for collection in ('params', 'batch_stats'):
+    for path, _ in jax.tree_util.tree_leaves_with_path(shapes.get(collection, {})):
+      owners.add(tuple(k.key for k in path[:-1]))
+  return [(p, cls) for p, cls in calls.items() if p in owners], shapes
+
+
+def _convert(cls: type, leaf: str, w: np.ndarray) -> Tuple[str, str, np.ndarray]:
+  """(collection, flax name, array) for one torch tensor of a module of Flax class `cls`."""
+  if issubclass(cls, nn.BatchNorm):
+    return {'weight': ('params', 'scale', w), 'bias': ('params', 'bias', w),
+            'running_mean': ('batch_stats', 'mean', w),
+            'running_var': ('batch_stats', 'var', w)}[leaf]
+  if leaf == 'bias':
+    return 'params', 'bias', w
+  if issubclass(cls, nn.Conv) and w.ndim == 4:  # Conv2d (out, in, kh, kw) -> (kh, kw, in, out)
+    return 'params', 'kernel', w.transpose(2, 3, 1, 0)
+  if issubclass(cls, layers.ConvTranspose) and w.ndim == 4:
+    # ConvTranspose2d (in, out, kh, kw); ours is lax.conv_transpose without kernel transposition,
+    # i.e. a correlation, so torch's kernel is flipped spatially.
+    return 'params', 'kernel', w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)
+  if issubclass(cls, nn.Dense) and w.ndim == 2:  # Linear (out, in) -> (in, out)
+    return 'params', 'kernel', w.T
+  if issubclass(cls, nn.PReLU) and w.size == 1:
+    return 'params', 'negative_slope', w.reshape(())
+  raise KeyError(leaf)
+
+
+def to_flax_variables(state_dict: Dict[str, np.ndarray], model: nn.Module,
+                      input_shape) -> Dict[str, Any]:
+  """Maps a torch state dict onto `model`'s variables: {'params': ..., 'batch_stats': ...}.
+
+  Modules are paired in definition order (torch's registration order, Flax's creation order);
+  names need not agree. `input_shape` (NHWC) is only used to trace the model's variable shapes.
+
+  Raises:
+    WeightMismatchError: different module counts, a tensor the Flax module has no place for, a
+      missing tensor, or a shape that differs after the layout conversion.
+  """
+  rngs = {k: jax.random.key(0) for k in ('params', 'dropout', 'sample')}
+  flax_modules, shapes = _flax_modules(model, input_shape, rngs)
+  torch_modules = _torch_modules(state_dict)
+  if len(flax_modules) != len(torch_modules):
+    raise WeightMismatchError(
+        f'state dict has {len(torch_modules)} modules ({", ".join(n for n, _ in torch_modules)}), '
+        f'model has {len(flax_modules)} ({", ".join("/".join(p) for p, _ in flax_modules)})')
+  out: Dict[str, Dict] = {c: {} for c in ('params', 'batch_stats') if c in shapes}
+  for (tname, tensors), (path, cls) in zip(torch_modules, flax_modules):
+    where = '/'.join(path)
+    expected = {c: dict(_subtree(shapes[c], path)) for c in out if _subtree(shapes[c], path)}
+    filled = set()
+    for leaf, w in tensors.items():
+      try:
+        collection, fname, value = _convert(cls, leaf, np.asarray(w))
+        target = expected[collection][fname]
+      except KeyError:
+        raise WeightMismatchError(f'{tname}.{leaf} {tuple(w.shape)} has no place in {cls.__name__} '
+                                  f'{where} {_shapes_of(expected)}') from None
+      if value.shape != target.shape:
+        raise WeightMismatchError(f'{tname}.{leaf} {tuple(w.shape)} -> {where}/{fname}: converted '
+                                  f'shape {value.shape}, model expects {target.shape}')
+      node = out[collection]
+      for key in path:
+        node = node.setdefault(key, {})
+      node[fname] = np.array(value, target.dtype, order='C')
+      filled.add((collection, fname))
+    missing = [f'{c}/{n}' for c in expected for n in expected[c] if (c, n) not in filled]
+    if missing:
+      raise WeightMismatchError(f'{tname} ({", ".join(tensors)}) leaves {where} without {missing}')
+  return out
+
+
+def _subtree(tree, path):
+  for key in path:
+    tree = tree.get(key, {})
+  return {k: v for k, v in tree.items() if not isinstance(v, dict)}
+
+
+def _shapes_of(expected):
+  return {f'{c}/{n}': tuple(v.shape) for c in expected for n, v in expected[c].items()}
