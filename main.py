@@ -16,7 +16,7 @@ config_flags.DEFINE_config_file('config', None, 'Config file, e.g. configs/dual_
                                 lock_config=True)
 flags.DEFINE_enum('mode', 'train', list(cli.MODES), 'What to do.')
 flags.DEFINE_string('workdir', None, 'Checkpoints, metrics and evaluation outputs (train, eval).')
-flags.DEFINE_string('input', None, 'Input folder (score, degrade).')
+flags.DEFINE_string('input', None, 'Input folder (score, degrade), or weights file (import).')
 flags.DEFINE_string('output', None, 'Output folder (degrade).')
 flags.DEFINE_string('reference', None, 'Reference folder of clean images (score).')
 flags.DEFINE_string('degradation', None, 'Preset or kind for --mode=degrade (default: the config\'s).')

@@ -101,15 +101,6 @@ class Checkpointer:
         model=ocp.args.StandardSave(model_variables(state)), train=ocp.args.StandardSave(train),
         meta=ocp.args.JsonSave(meta)))
 
-  def save_variables(self, step: int, variables: dict, meta: dict, opt_state) -> None:
-    """A checkpoint made from outside training (an imported model): variables and a fresh
-    optimizer state, so that training can also continue from it."""
-    train = {'step': np.asarray(step, np.int32), 'opt_state': opt_state}
-    self._manager.save(step, args=ocp.args.Composite(
-        model=ocp.args.StandardSave(variables), train=ocp.args.StandardSave(train),
-        meta=ocp.args.JsonSave(meta)), force=True)
-    self.wait()
-
   def read_meta(self, step: int) -> dict:
     try:
       return self._manager.restore(step, args=ocp.args.Composite(

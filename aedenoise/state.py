@@ -99,9 +99,11 @@ def create_optimizer(config) -> optax.GradientTransformation:
 
 
 def init_variables(config, model) -> dict:
-  """The model's variables (all collections), initialised from `config.seed`."""
+  """The model's variables (its parameters and state collections, not the loss terms a model may
+  sow while initialising), from `config.seed`."""
   x = jnp.zeros(input_shape(config), jnp.float32)
-  return model.init(jax.random.key(config.seed), x, train=False)
+  variables = model.init(jax.random.key(config.seed), x, train=False)
+  return {k: v for k, v in variables.items() if k != 'losses'}
 
 
 def create_train_state(config, model, tx, sharding) -> TrainState:
@@ -122,6 +124,7 @@ def probe(config, model) -> dict:
 
   def call(x):
     variables = model.init(jax.random.key(0), x, train=False)
+    variables = {k: v for k, v in variables.items() if k != 'losses'}
     rngs = {'dropout': jax.random.key(1), 'sample': jax.random.key(2)}
     return model.apply(variables, x, train=True, mutable=['batch_stats', 'losses'], rngs=rngs)
   try:

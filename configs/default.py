@@ -20,7 +20,25 @@ QUICK_STEPS = {'single': 1600, 'single_sep': 1600, 'dual': 800, 'dual_sep': 800,
                'dual_skip': 400, 'dual_skip_sep': 400}
 
 
-def get_config(arg: str | None = None, model: str = 'dual_skip') -> ml_collections.ConfigDict:
+# Data and evaluation shared by the CIFAR-10 models (Psychalas 2024; Krzak et al. 2022): 32x32 RGB
+# images in [0, 1] as torchvision's ToTensor gives them; TFDS downloads CIFAR-10 where the network
+# allows (offline: any folder of the images, see each config's docstring).
+CIFAR10 = {'data.train': 'tfds:cifar10', 'data.eval': 'tfds:cifar10:test', 'data.image_size': (32, 32),
+           'data.channels': 3, 'loss': 'mse', 'eval.batch_size': 256, 'eval.grid_images': 6}
+# The image-quality study's super-resolution data: cats-vs-dogs photos resized to 360x360 (PIL
+# bilinear), 80/20 train/validation split; the inputs are bilinear reductions of the target.
+CATS_VS_DOGS = {'data.train': 'tfds:cats_vs_dogs', 'data.eval': 'tfds:cats_vs_dogs',
+                'data.train_split': 'train', 'data.eval_split': 'test', 'data.test_fraction': 0.2,
+                'data.val_fraction': 0.0, 'data.image_size': (360, 360), 'data.channels': 3,
+                'data.fit': 'resize', 'data.resize_method': 'bilinear', 'data.num_eval': 500,
+                'learning_rate': 1e-4, 'batch_size': 5, 'eval.batch_size': 8,
+                'eval.grid_images': 3}
+
+
+def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | None = None,
+               quick: dict | None = None) -> ml_collections.ConfigDict:
+  """The defaults below, then `recipe` (a model's own training recipe, as {'dotted.field': value}),
+  then the variants named in `arg`; `quick` is what the `quick` variant sets for this model."""
   config = ml_collections.ConfigDict()
 
   # Model: a key of aedenoise.models.MODELS.
@@ -105,24 +123,47 @@ def get_config(arg: str | None = None, model: str = 'dual_skip') -> ml_collectio
   config.eval.y_channel = False         # score colour images on BT.601 luma only
   config.eval.grid_images = 4           # images per degradation in the eval grid PNG
 
+  set_fields(config, recipe or {})
   if arg:
-    apply_variant(config, arg)
+    apply_variant(config, arg, quick)
   return config
 
 
-def apply_variant(config, arg: str) -> None:
+def set_fields(config, values: dict) -> None:
+  """config['a']['b'] = v for every {'a.b': v}; dicts become ConfigDicts."""
+  for dotted, value in values.items():
+    *parents, leaf = dotted.split('.')
+    node = config
+    for part in parents:
+      node = node[part]
+    node[leaf] = ml_collections.ConfigDict(value) if isinstance(value, dict) else value
+
+
+def dual_ae_quick(model: str) -> dict:
+  """The dual-autoencoder study's quick runs: batch 16, `QUICK_STEPS[model]` steps."""
+  steps = QUICK_STEPS[model]
+  return {'batch_size': 16, 'num_train_steps': steps, 'log_every_steps': steps // 16,
+          'checkpoint_every_steps': steps // 4, 'eval_every_steps': 0, 'eval.batch_size': 48}
+
+
+def quick_run(steps: int, batch_size: int, **fields) -> dict:
+  """A `quick` variant: `steps` at `batch_size`, data that needs no download (procedural training
+  images, crops of scikit-image's photos for evaluation), logs 16 times, no evaluation until the
+  end; `fields` are further {'dotted__field': value} settings."""
+  return {'num_train_steps': steps, 'batch_size': batch_size, 'log_every_steps': max(steps // 16, 1),
+          'checkpoint_every_steps': max(steps // 4, 1), 'eval_every_steps': 0,
+          'data.train': 'builtin:dead_leaves', 'data.eval': 'builtin:skimage',
+          **{k.replace('__', '.'): v for k, v in fields.items()}}
+
+
+def apply_variant(config, arg: str, quick: dict | None = None) -> None:
   """Variants named in the config argument, comma separated: `:quick`, `:degradation=cifar_mix`,
   `:quick,degradation=quality_mix`. A preset chosen here can still be tuned field by field, e.g.
   `--config.degradation.options.gaussian.sigma=0.1`."""
   for variant in filter(None, (a.strip() for a in arg.split(','))):
     name, _, value = variant.partition('=')
     if variant == 'quick':
-      config.batch_size = 16
-      config.num_train_steps = QUICK_STEPS.get(config.model, 400)
-      config.log_every_steps = config.num_train_steps // 16
-      config.checkpoint_every_steps = config.num_train_steps // 4
-      config.eval_every_steps = 0
-      config.eval.batch_size = 48
+      set_fields(config, quick if quick is not None else dual_ae_quick(config.model))
     elif name == 'degradation' and value:
       if value not in presets.PRESETS:
         raise ValueError(f'unknown degradation preset {value!r}; known: '

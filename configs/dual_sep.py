@@ -1,6 +1,7 @@
-"""The dual-autoencoder study's dual autoencoder with depthwise-separable convolutions (52,445 parameters).
+"""Khandelwal & Sharma, "Denoising and Deblurring Images using Dual Autoencoders" (2023):
+the dual autoencoder with depthwise-separable convolutions (52,445 parameters).
 
-The dual-autoencoder study's recipe, 45,000 steps at batch 128 (about 29 h on a 2-core CPU; meant for an accelerator):
+The study's recipe, 45,000 steps at batch 128 (about 29 h on a 2-core CPU; meant for an accelerator):
     python main.py --config=configs/dual_sep.py --workdir=runs/dual_sep
 The quick variant, 800 steps at batch 16 (4m30s on a 2-core CPU, docs/PERFORMANCE.md):
     python main.py --config=configs/dual_sep.py:quick --workdir=runs/dual_sep_quick

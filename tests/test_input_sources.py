@@ -67,7 +67,7 @@ def test_broken_files_are_skipped_with_one_warning(mixed, caplog):
   assert sorted(src.files) == sorted(names['good'] + names['broken_pixels'])
   # The truncated JPEG passes the header check and is skipped when the loader meets it.
   skipped = {}
-  out = input_pipeline.load_images(src, (32, 32), skipped=skipped)
+  out = input_pipeline.load_examples(src, (32, 32), skipped=skipped)['target']
   assert len(out) == len(names['good']) and list(skipped) == [os.path.join(root, 'cut.jpg')]
 
 
@@ -107,10 +107,16 @@ def test_fit_rules():
   tiny = np.full((3, 5, 1), 77, np.uint8)
   np.testing.assert_array_equal(preprocess.fit(tiny, (20, 20), 'crop', np.random.default_rng(0)),
                                 np.full((20, 20, 1), 77, np.uint8))
-  # Stacked pairs (2 channels of 1 each, or 6 of 3) resize channel by channel.
-  pair = np.concatenate([image, 255 - image], -1)
-  out = preprocess.resize(pair, (15, 25))
-  np.testing.assert_array_equal(out[..., 1:], preprocess.resize(255 - image, (15, 25)))
+  # A pair is cut at one place; a pair smaller than the crop is enlarged alike.
+  pair = {'input': 255 - image, 'target': image, 'label': 3}
+  out = preprocess.fit_example(pair, (20, 20), 'crop', np.random.default_rng(1))
+  np.testing.assert_array_equal(out['input'], 255 - out['target'])
+  assert out['label'] == 3
+  out = preprocess.fit_example(pair, (40, 40), 'crop', np.random.default_rng(1))
+  assert out['input'].shape == (40, 40, 1)
+  assert np.abs(out['input'].astype(int) + out['target'] - 255).max() <= 1  # bicubic rounding
+  with pytest.raises(ValueError, match='integer factor'):
+    preprocess.fit_example({'input': image[:20], 'target': image}, (20, 20), 'crop', None)
 
 
 class ArraySource:
@@ -126,11 +132,11 @@ class ArraySource:
   def __getitem__(self, i):
     image = np.zeros((self.size, self.size, 1), np.uint8)
     image[0, 0, 0], image[0, 1, 0] = i % 256, i // 256
-    return image
+    return {'target': image}
 
   @staticmethod
   def ids(batch):
-    return [int(b[0, 0, 0]) + 256 * int(b[0, 1, 0]) for b in batch]
+    return [int(b[0, 0, 0]) + 256 * int(b[0, 1, 0]) for b in batch['target']]
 
 
 def test_loader_order_shards_and_resume():
@@ -163,10 +169,10 @@ def test_random_crops_and_patches_per_image():
     def __len__(self):
       return 2
     def __getitem__(self, i):
-      return image
+      return {'target': image}
   batches = TrainBatches(One(), global_batch=8, image_size=(16, 16), seed=0, patches_per_image=4)
   assert batches.steps_per_epoch == 1
-  batch = next(batches)
+  batch = next(batches)['target']
   batches.close()
   assert len({b.tobytes() for b in batch}) == 8  # eight different patches of two images
   with pytest.raises(input_pipeline.DataError, match='fewer than one batch'):
@@ -184,8 +190,20 @@ def test_sidd_style_pairs_match_and_crop_together(tmp_path):
   batches = TrainBatches(src, global_batch=3, image_size=(16, 16), seed=1)
   batch = next(batches)
   batches.close()
-  assert batch.shape == (3, 16, 16, 6)
-  np.testing.assert_array_equal(batch[..., :3], batch[..., 3:] // 2)  # same crop of both
+  assert batch['input'].shape == batch['target'].shape == (3, 16, 16, 3)
+  np.testing.assert_array_equal(batch['input'], batch['target'] // 2)  # same crop of both
+  # A low-resolution partner (half the size) is cropped at the same place on its own grid.
+  for i in range(3):
+    clean = image_files.smooth_image(i, 40, 50, 3)
+    image_files.write(str(tmp_path / 'small' / f'NOISY_{i}.png'),
+                      Image.fromarray(clean[::2, ::2]))
+  src = open_source(f'pairs:{tmp_path / "small"},{tmp_path / "gt"}', data_config(channels=3).data,
+                    'all')
+  batches = TrainBatches(src, global_batch=3, image_size=(16, 16), seed=1)
+  batch = next(batches)
+  batches.close()
+  assert batch['input'].shape == (3, 8, 8, 3) and batch['target'].shape == (3, 16, 16, 3)
+  np.testing.assert_array_equal(batch['input'], batch['target'][:, ::2, ::2])
   assert input_pipeline.dataset_name(spec) == f'pairs_{tmp_path.name}'
   assert input_pipeline.is_paired(spec) and not input_pipeline.is_paired('folder:x')
 
@@ -214,8 +232,8 @@ def test_shared_sidd_pairs_load_as_a_real_noise_eval_set():
   config = data_config(channels=3, eval=f'pairs:{root}/noisy,{root}/gt', num_eval=2)
   eval_set = input_pipeline.load_eval_set(config)
   assert eval_set.name == 'pairs_sidd_samples'
-  assert eval_set.images.shape == eval_set.noisy.shape == (2, 100, 100, 3)
-  assert 0 < np.abs(eval_set.images.astype(int) - eval_set.noisy).mean() < 30  # real, mild noise
+  assert eval_set.targets.shape == eval_set.inputs.shape == (2, 100, 100, 3)
+  assert 0 < np.abs(eval_set.targets.astype(int) - eval_set.inputs).mean() < 30  # real, mild noise
 
 
 def test_cache_decodes_once_evicts_least_recent_and_remembers_failures():
@@ -228,10 +246,10 @@ def test_cache_decodes_once_evicts_least_recent_and_remembers_failures():
       calls.append(i)
       if i == 3:
         raise image_io.ImageReadError('three.png', 'broken')
-      return np.full((10, 10, 1), i, np.uint8)  # 100 bytes
+      return {'target': np.full((10, 10, 1), i, np.uint8)}  # 100 bytes
   cached = CachedSource(Counting(), max_bytes=250)  # room for two images
   for i in (0, 1, 0, 2, 0, 1):
-    assert cached[i][0, 0, 0] == i
+    assert cached[i]['target'][0, 0, 0] == i
   assert calls == [0, 1, 2, 1]  # 1 was evicted by 2 (0 had been used more recently)
   for _ in range(2):
     with pytest.raises(image_io.ImageReadError):

@@ -33,12 +33,12 @@ def test_study_datasets_with_mock_data(tmp_path, spec, channels, original):
   config.batch_size = 4
   with tfds.testing.mock_data(num_examples=6, policy=tfds.testing.MockPolicy.USE_CODE):
     src = open_source(spec, config.data, 'all')
-    image = src[0]
+    image = src[0]['target']
     assert image.dtype == np.uint8 and image.shape[-1] == channels
     if original:
       assert image.shape[:2] == original[:2]
     batches = input_pipeline.create_train_iterator(config, start_step=0)
-    batch = next(batches)
+    batch = next(batches)['target']
     batches.close()
   assert batch.shape == (4, 24, 24, channels) and batch.dtype == np.uint8
   assert batch.std() > 0
@@ -67,12 +67,13 @@ def test_mnist_prepares_offline_from_the_original_files(tmp_path):
   config = data_config(tmp_path, tfds_manual_dir=manual, fit='resize')
   test = open_source('tfds:mnist:test', config.data, 'all')
   assert len(test) == 10_000
-  digits = np.stack([test[i] for i in range(200)])
+  digits = np.stack([test[i]['target'] for i in range(200)])
+  assert sorted({int(test[i]['label']) for i in range(200)}) == list(range(10))  # labels too
   assert digits.shape == (200, 28, 28, 1)
   assert 25 < digits.mean() < 42 and (digits == 0).mean() > 0.7  # white digits on black
   assert os.path.isdir(tmp_path / 'tfds' / 'mnist')
   batches = TrainBatches(test, global_batch=8, image_size=(100, 100), fit_mode='resize')
-  assert next(batches).shape == (8, 100, 100, 1)
+  assert next(batches)['target'].shape == (8, 100, 100, 1)
   batches.close()
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 
 from aedenoise import torch_import
 from aedenoise.models import image_quality
-from aedenoise.models.study_registry_draft import STUDY_MODELS
+from aedenoise.models import MODELS as STUDY_MODELS
 from conftest import SHARED_DATA, shared_dataset
 
 CHECKPOINTS = os.path.join(os.path.dirname(SHARED_DATA), 'checkpoints', 'psychalas2024')

@@ -15,6 +15,8 @@ The contract every model keeps, so that the trainer and the evaluator know nothi
 """
 import functools
 
+from aedenoise.models import cifar_autoencoders as cifar
+from aedenoise.models import image_quality as iq
 from aedenoise.models.dual_autoencoders import DualAutoEncoder
 
 MODELS = {
@@ -25,4 +27,15 @@ MODELS = {
     'dual_sep': functools.partial(DualAutoEncoder, dual=True, separable=True),
     'dual_skip': functools.partial(DualAutoEncoder, dual=True, skips=True),
     'dual_skip_sep': functools.partial(DualAutoEncoder, dual=True, skips=True, separable=True),
+    # Psychalas 2024, CIFAR-10 autoencoders (32x32x3); Model-B as printed and as trained.
+    'cifar_model_a': functools.partial(cifar.CifarAutoEncoder, plan=cifar.MODEL_A,
+                                       batch_norm=False),
+    'cifar_model_b': functools.partial(cifar.CifarAutoEncoder, plan=cifar.MODEL_B),
+    'cifar_model_b_small': functools.partial(cifar.CifarAutoEncoder, plan=cifar.MODEL_B_SMALL),
+    'cifar_model_c': functools.partial(cifar.CifarAutoEncoder, plan=cifar.MODEL_C),
+    # Krzak et al. 2022, image quality: CIFAR-10 denoisers and super-resolution nets (x2, x4).
+    'cifar_pool_ae': functools.partial(iq.PoolingAutoEncoder),
+    'cifar_vae': functools.partial(iq.VariationalAutoEncoder),
+    'sr_deconv': functools.partial(iq.DeconvSuperResolution),
+    'sr_resnet': functools.partial(iq.ResNetSuperResolution),
 }
