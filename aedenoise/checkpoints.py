@@ -25,9 +25,6 @@ import orbax.checkpoint as ocp
 
 from aedenoise.errors import UserError
 
-ITEMS = ('model', 'train', 'meta')
-
-
 def _shapes(tree) -> dict[str, list[int]]:
   return {jax.tree_util.keystr(path): list(np.shape(leaf))
           for path, leaf in jax.tree_util.tree_leaves_with_path(tree)}
@@ -89,7 +86,9 @@ class Checkpointer:
         self.directory,
         options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
                                              enable_async_checkpointing=async_save),
-        item_names=ITEMS)
+        item_handlers={'model': ocp.StandardCheckpointHandler(),
+                       'train': ocp.StandardCheckpointHandler(),
+                       'meta': ocp.JsonCheckpointHandler()})
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()

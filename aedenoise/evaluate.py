@@ -22,7 +22,9 @@ from aedenoise import degradations, losses, metrics, parallel
 
 INPUT = 'input'  # the method name of the degraded input's own row
 UPSCALERS = {'nearest': 'nearest', 'bilinear': 'linear', 'bicubic': 'cubic'}
+BASELINE_ORDER = (INPUT, *UPSCALERS)
 METRICS = ('psnr', 'ssim')
+LOSS = 'loss'  # the model's rows also carry its training loss on the evaluation images
 
 
 def degradation_key(seed: int, name: str) -> jax.Array:
@@ -50,7 +52,7 @@ def scalars(records: list[dict], model: str) -> dict[str, float]:
   out = {}
   for r in records:
     prefix = '' if r['method'] == model else f"{r['method']}_"
-    for k in METRICS:
+    for k in METRICS + (LOSS,) * (r['method'] == model):
       out[f"{r['degradation']}/{prefix}{k}"] = r[k]
   return out
 
@@ -83,12 +85,14 @@ class Evaluator:
     n_dev = mesh.devices.size
     self.batch = max(n_dev, (int(config.eval.batch_size) // n_dev) * n_dev)
     fns = [degradations.degrade_with_keys(s) for s in self.components.values()]
-    activation = losses.ACTIVATIONS[model.output_activation]
+    objective = losses.Objective.parse(config.loss, model.output_activation)
     conv, grid, seed, method = self.conv, self.grid_images, int(config.eval.seed), self.method
 
     def score(variables, inputs, target):
-      restored = activation(model.apply(variables, inputs, train=False))
-      scores = {method: metrics.psnr_ssim(restored, target, conv),
+      outputs, sown = model.apply(variables, inputs, train=False, mutable=['losses'])
+      restored = objective.restore(outputs)
+      loss = objective.total(objective.per_image(outputs, target, sown.get('losses')))
+      scores = {method: (*metrics.psnr_ssim(restored, target, conv), loss),
                 **baseline_scores(inputs, target, conv)}
       return {'degraded': for_display(inputs[:grid], target[:grid]),
               'restored': restored[:grid], 'scores': scores}
@@ -130,16 +134,18 @@ class Evaluator:
                                 _global(idx.astype(np.int32), data), row)
         scores = jax.device_get(out['scores'])
         for method, values in scores.items():
-          acc = sums.setdefault(method, dict.fromkeys(METRICS, 0.0))
-          for k, v in zip(METRICS, values):
+          acc = sums.setdefault(method, dict.fromkeys(METRICS + (LOSS,) * (method == self.method),
+                                                      0.0))
+          for k, v in zip(METRICS + (LOSS,), values):
             acc[k] += float(np.sum(np.asarray(v)[valid]))
         if start == 0:
           g = min(self.grid_images, n)
           degraded, restored = jax.device_get((out['degraded'][:g], out['restored'][:g]))
           samples[name] = np.stack([np.asarray(degraded), np.asarray(restored),
                                     targets[:g].astype(np.float32) / 255.0], axis=1)
-      rows = [{'degradation': name, 'method': m, **{k: v / n for k, v in acc.items()}, 'images': n}
-              for m, acc in sums.items() if m != self.method]
+      baselines = sorted((m for m in sums if m != self.method), key=BASELINE_ORDER.index)
+      rows = [{'degradation': name, 'method': m, **{k: v / n for k, v in sums[m].items()},
+               'images': n} for m in baselines]
       ours = {'degradation': name, 'method': self.method,
               **{k: v / n for k, v in sums[self.method].items()}, 'images': n}
       reference = reference_method(rows, name)

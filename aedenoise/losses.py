@@ -108,15 +108,21 @@ class Objective:
     """Model outputs (pre-activation) -> images."""
     return ACTIVATIONS[self.activation](outputs)
 
-  def __call__(self, outputs, target, sown=None) -> tuple[jax.Array, dict[str, jax.Array]]:
-    """(total loss, {name: batch mean}) for model outputs (pre-activation) against the target."""
+  def per_image(self, outputs, target, sown=None) -> dict[str, jax.Array]:
+    """{name: [B] values} of every term, for model outputs (pre-activation) against the target."""
     restored = self.restore(outputs)
     model = sown_terms(sown)
     values = {}
     for _, name in self.terms:
       if name not in values:
-        per_image = (RECONSTRUCTION[name][0](outputs, restored, target) if name in RECONSTRUCTION
-                     else model[name])
-        values[name] = jnp.mean(per_image.astype(jnp.float32))
-    total = sum(w * values[n] for w, n in self.terms)
-    return total, values
+        values[name] = (RECONSTRUCTION[name][0](outputs, restored, target) if name in RECONSTRUCTION
+                        else model[name]).astype(jnp.float32)
+    return values
+
+  def total(self, values: dict[str, jax.Array]) -> jax.Array:
+    return sum(w * values[n] for w, n in self.terms)
+
+  def __call__(self, outputs, target, sown=None) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """(total loss, {name: batch mean}) for model outputs (pre-activation) against the target."""
+    values = {k: jnp.mean(v) for k, v in self.per_image(outputs, target, sown).items()}
+    return self.total(values), values

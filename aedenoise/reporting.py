@@ -9,9 +9,9 @@ import numpy as np
 
 from aedenoise.writers import read_jsonl
 
-COLUMNS = ('degradation', 'method', 'psnr', 'ssim', 'gain', 'images')
+COLUMNS = ('degradation', 'method', 'psnr', 'ssim', 'gain', 'loss', 'images')
 HEADERS = {'degradation': 'degradation', 'method': 'method', 'psnr': 'PSNR (dB)', 'ssim': 'SSIM',
-           'gain': 'gain (dB)', 'images': 'images'}
+           'gain': 'gain (dB)', 'loss': 'loss', 'images': 'images'}
 TEXT_COLUMNS = ('degradation', 'method')
 
 
@@ -24,6 +24,8 @@ def _fmt(key: str, value) -> str:
     return str(int(value))
   if key == 'gain':
     return f'{value:+.2f}'
+  if key == 'loss':
+    return f'{value:.5g}'
   return f'{value:.4f}' if 'ssim' in key else f'{value:.2f}'
 
 

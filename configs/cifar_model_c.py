@@ -21,4 +21,4 @@ RECIPE = {**default.CIFAR10, 'degradation': default.presets.PRESETS['cifar_mix']
 
 def get_config(arg=None, model='cifar_model_c'):
   return default.get_config(arg, model=model, recipe=RECIPE,
-                            quick=default.quick_run(1500, 32, learning_rate=3e-3))
+                            quick=default.quick_run(2000, 32, learning_rate=3e-3))

@@ -17,4 +17,4 @@ RECIPE = {**default.CIFAR10, 'degradation': default.presets.PRESETS['quality_col
 
 def get_config(arg=None):
   return default.get_config(arg, model='cifar_pool_ae', recipe=RECIPE,
-                            quick=default.quick_run(1500, 32, learning_rate=3e-3))
+                            quick=default.quick_run(2000, 32, learning_rate=3e-3))

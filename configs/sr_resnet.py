@@ -22,5 +22,5 @@ RECIPE = {**default.CATS_VS_DOGS, 'degradation': default.presets.PRESETS['sr_x4'
 
 def get_config(arg=None):
   return default.get_config(arg, model='sr_resnet', recipe=RECIPE, quick=default.quick_run(
-      300, 8, learning_rate=1e-3, data__image_size=(64, 64), data__fit='crop', data__num_eval=48,
+      900, 8, learning_rate=1e-3, data__image_size=(64, 64), data__fit='crop', data__num_eval=48,
       eval__batch_size=16))

@@ -130,6 +130,8 @@ def test_downsample_conventions():
   np.testing.assert_array_equal(nearest, x[1::2, 1::2])  # half-pixel centres: odd pixels
   box = np.asarray(resize.downsample(None, X, factor=2, method='bilinear', antialias=False))[..., 0]
   np.testing.assert_allclose(box, x.reshape(48, 2, 48, 2).mean(axis=(1, 3)), atol=1e-6)
+  area = np.asarray(resize.downsample(None, X, factor=4, method='area'))[..., 0]
+  np.testing.assert_allclose(area, x.reshape(24, 4, 24, 4).mean(axis=(1, 3)), atol=1e-6)
   # The image-quality study's NNI baseline: each small pixel repeated factor x factor times.
   nni = np.asarray(degradations.build_single(
       degradations.resolve('sr_x4_nni'))(KEY, X))[..., 0]
