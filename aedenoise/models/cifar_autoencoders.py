@@ -3,7 +3,7 @@
 
 All four are the same kind of network, differing only in the sequence of layers, so one module
 takes that sequence (a "layer plan") instead of four classes repeating the same code. The author's
-PyTorch layers (`shared/reference/architectures.md` §4.1):
+PyTorch layers (github.com/Xritsos/Denoising, `source/model_*.py`):
 
 * 'conv': Conv2d(k3, s1, p1), a feature layer keeping the size;
 * 'down': Conv2d(k2, s2, p0), halving the size;

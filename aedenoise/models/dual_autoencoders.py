@@ -2,7 +2,8 @@
 
 Khandelwal & Sharma, "Denoising and Deblurring Images using Dual Autoencoders" (2023).
 
-Layer by layer as the authors' Keras notebook builds them (`shared/reference/architectures.md` §1):
+Layer by layer as the authors' Keras notebook builds them
+(github.com/RFA23SCM71S/Denoising-and-Deblurring-Images, `cv_final_project.ipynb`):
 valid padding, strided convolutions down, transposed convolutions up, ReLU everywhere except the
 output. The separable variants replace only the ordinary convolutions (skip branches included) by
 depthwise-separable ones; transposed convolutions stay ordinary. Input 100x100x1.

@@ -1,7 +1,6 @@
 """The models of Krzak et al., "Image quality improvement with autoencoders" (DTU 02456, 2022).
 
-Four PyTorch networks, transcribed from the authors' repository (`shared/reference/architectures.md`
-§5): a CIFAR-10 denoising autoencoder with max pooling, a CIFAR-10 VAE, and two super-resolution
+Four PyTorch networks, transcribed from the authors' repository (github.com/mactat/DL-IQIWA): a CIFAR-10 denoising autoencoder with max pooling, a CIFAR-10 VAE, and two super-resolution
 nets (a transposed-convolution one, and a ResNet behind an align-corners bilinear upsampling).
 Each returns the pre-activation of its output; `output_activation` names what the trainer applies.
 The super-resolution nets are fully convolutional: the output has the size torch would give for
@@ -18,7 +17,7 @@ from aedenoise.models import torch_layers as tl
 
 
 class PoolingAutoEncoder(nn.Module):
-  """Denoising conv AE (§5.1, 23,659 parameters): every conv k4 s2 p1, a max pool and a nearest x2
+  """Denoising conv AE (23,659 parameters): every conv k4 s2 p1, a max pool and a nearest x2
   upsampling around a 2x2x8 bottleneck (for 32x32 inputs)."""
   conv_impl: str = 'lax'
   output_activation: str = 'sigmoid'
@@ -40,7 +39,7 @@ class PoolingAutoEncoder(nn.Module):
 
 
 class VariationalAutoEncoder(nn.Module):
-  """The CIFAR-10 VAE (§5.2, 522,519 parameters for 32x32x3 and 10 latent dimensions).
+  """The CIFAR-10 VAE (522,519 parameters for 32x32x3 and 10 latent dimensions).
 
   Records its KL divergence to N(0, I) per image (summed over latent dimensions, shape [B]) as
   `sow('losses', 'kl', ...)`; the trainer adds it to the reconstruction loss. z = mu in eval mode.
@@ -77,7 +76,7 @@ class VariationalAutoEncoder(nn.Module):
 
 
 class DeconvSuperResolution(nn.Module):
-  """2x super-resolution by transposed convolutions (§5.3, 3,063 parameters): H -> 2H.
+  """2x super-resolution by transposed convolutions (3,063 parameters): H -> 2H.
 
   torch sizes (H - 1) * s - 2p + k: k3 s1 p1 keeps H, k3 s2 p1 gives 2H - 1, k4 s1 p1 adds one.
   """
@@ -150,7 +149,7 @@ class ConvBlock(nn.Module):
 
 
 class ResNetSuperResolution(nn.Module):
-  """x`scale` super-resolution (§5.4, 299,463 parameters): align-corners bilinear upsampling, a
+  """x`scale` super-resolution (299,463 parameters): align-corners bilinear upsampling, a
   conv, `num_blocks` residual blocks x + B(A(x)) (A with PReLUs, B without), an output conv.
   No output activation (the authors train it with MSE + 100 L1 on the raw output)."""
   scale: int = 4
