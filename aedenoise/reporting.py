@@ -12,7 +12,7 @@ from aedenoise.writers import read_jsonl
 COLUMNS = ('degradation', 'method', 'psnr', 'ssim', 'gain', 'loss', 'images')
 HEADERS = {'degradation': 'degradation', 'method': 'method', 'psnr': 'PSNR (dB)', 'ssim': 'SSIM',
            'gain': 'gain (dB)', 'loss': 'loss', 'images': 'images'}
-TEXT_COLUMNS = ('degradation', 'method')
+TEXT_COLUMNS = ('degradation', 'method', 'set')
 
 
 def _fmt(key: str, value) -> str:
@@ -20,7 +20,7 @@ def _fmt(key: str, value) -> str:
     return ''
   if isinstance(value, str):
     return value
-  if key == 'images':
+  if key == 'images' or isinstance(value, int):
     return str(int(value))
   if key == 'gain':
     return f'{value:+.2f}'
