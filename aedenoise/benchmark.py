@@ -20,14 +20,17 @@ import time
 import zlib
 
 from absl import app, flags
+from ml_collections import config_flags
 
 FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file('config', None, 'Config of --workdir\'s model, e.g. configs/X.py.',
+                                lock_config=True)
 flags.DEFINE_string('sets', None, 'NAME=DIR,... test sets (bsd68, set12 grey; cbsd68, kodak24, '
                     'mcmaster colour; other names take their first file\'s colour).')
 flags.DEFINE_string('sigma', '15,25,50', 'Noise levels on the 0-255 scale.')
 flags.DEFINE_string('baselines', 'bm3d', 'Classic methods (aedenoise/baselines.py), or all, or none.')
 flags.DEFINE_string('output', None, 'Folder for benchmark.{json,csv,md}.')
-flags.DEFINE_string('workdir', None, 'A trained model to score too (needs --config).')
+flags.DEFINE_string('workdir', None, 'A trained model to score too (with its --config).')
 flags.DEFINE_integer('limit', 0, 'Score only the first N images of each set (0 = all).')
 flags.DEFINE_integer('workers', 0, 'Processes running the baselines (0 = one per CPU core).')
 flags.DEFINE_string('cache', None, 'Baseline cache folder (default OUT/cache).')
@@ -224,10 +227,30 @@ def run_benchmark(sets: list[tuple[str, str]], sigmas: list[int], methods: list[
   return records
 
 
+class ModelRows:
+  """A trained model as a benchmark method: noisy float images -> restored, through tiles."""
+
+  def __init__(self, config, workdir: str, tile: int = 0, overlap: int = -1):
+    from aedenoise import parallel, restore, state, train  # pylint: disable=g-import-not-at-top
+    state.validate(config)
+    mesh = parallel.create_mesh()
+    model, self.step, variables = train.restore_model(config, workdir, mesh)
+    self.restorer = restore.Restorer(model, variables, config, mesh, tile, overlap)
+    self.name = config.model
+
+  def __call__(self, noisy: list, test: TestSet):
+    """Restored images, or None when the set's colour is not the model's (no row)."""
+    if noisy[0].shape[-1] != self.restorer.geometry.channels:
+      print(f'{test.name}: {self.name} takes {self.restorer.geometry.channels} channel(s); no '
+            f'model row', file=sys.stderr)
+      return None
+    return self.restorer.restore(noisy)
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
-  from aedenoise import baselines  # pylint: disable=g-import-not-at-top
+  from aedenoise import baselines, cli  # pylint: disable=g-import-not-at-top
   from aedenoise.errors import UserError  # pylint: disable=g-import-not-at-top
   try:
     if not FLAGS.output:
@@ -237,12 +260,13 @@ def main(argv):
     methods = [] if FLAGS.baselines == 'none' else baselines.parse(FLAGS.baselines)
     model = None
     if FLAGS.workdir:
-      from aedenoise import benchmark_model  # pylint: disable=g-import-not-at-top
-      model = benchmark_model.load(FLAGS.workdir, FLAGS.tile, FLAGS.tile_overlap)
+      if FLAGS.config is None:
+        raise UserError('--workdir needs the model\'s --config, e.g. --config=configs/single.py')
+      model = ModelRows(FLAGS.config, FLAGS.workdir, FLAGS.tile, FLAGS.tile_overlap)
     records = run_benchmark(sets, sigmas, methods, FLAGS.output, limit=FLAGS.limit,
                             workers=FLAGS.workers, cache_dir=FLAGS.cache, seed=FLAGS.seed,
                             model=model)
-  except UserError as e:
+  except cli.USER_ERRORS as e:
     for line in str(e).splitlines() or ['']:
       print(f'error: {line}', file=sys.stderr)
     sys.exit(2)
