@@ -91,10 +91,11 @@ def set_channels(name: str, root: str, first: str) -> int:
   return degrade_files.file_channels(os.path.join(root, first))
 
 
-def load_set(name: str, root: str, limit: int = 0) -> TestSet:
+def load_set(name: str, root: str, limit: int = 0, channels: int = 0) -> TestSet:
+  """The readable images under `root` (the first `limit`), with `channels` (0: the set's own)."""
   from input_pipeline import images as image_io  # pylint: disable=g-import-not-at-top
   files = image_io.list_images(root)
-  channels = set_channels(name, root, files[0]) if files else 1
+  channels = channels or (set_channels(name, root, files[0]) if files else 1)
   test = TestSet(name, [], [], [])
   for rel in files:
     if limit and len(test.names) >= limit:

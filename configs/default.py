@@ -126,6 +126,8 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   # the host over `baseline_workers` processes (0 = one per core), cached in `baseline_cache`
   # ('' = ~/.cache/aedenoise/baselines).
   config.eval.baselines = ''
+  # Score every whole image of data.eval=folder:DIR through the tiler instead of crops (--mode=eval).
+  config.eval.whole_images = False
   config.eval.baseline_workers = 0
   config.eval.baseline_cache = ''
 
