@@ -16,13 +16,19 @@ config_flags.DEFINE_config_file('config', None, 'Config file, e.g. configs/dual_
                                 lock_config=True)
 flags.DEFINE_enum('mode', 'train', list(cli.MODES), 'What to do.')
 flags.DEFINE_string('workdir', None, 'Checkpoints, metrics and evaluation outputs (train, eval).')
-flags.DEFINE_string('input', None, 'Input folder (score, degrade), or weights file (import).')
-flags.DEFINE_string('output', None, 'Output folder (degrade).')
+flags.DEFINE_string('input', None, 'Input folder (score, degrade, restore), or weights file (import).')
+flags.DEFINE_string('output', None, 'Output folder (degrade, restore).')
 flags.DEFINE_string('reference', None, 'Reference folder of clean images (score).')
-flags.DEFINE_string('degradation', None, 'Preset or kind for --mode=degrade (default: the config\'s).')
+flags.DEFINE_string('degradation', None, 'Preset or kind for --mode=degrade (default: the config\'s), '
+                    'or applied on the fly before --mode=restore.')
 flags.DEFINE_string('degradation_args', None, 'name=value,... for --degradation; a range is '
                     'lo:hi; dotted names reach into a composed preset (options.gaussian.sigma=0.1).')
-flags.DEFINE_integer('seed', 0, 'Seed of --mode=degrade; each image\'s key also folds in its name.')
+flags.DEFINE_integer('seed', 0, 'Seed of --mode=degrade (and restore\'s --degradation); each image\'s '
+                     'key also folds in its name.')
+flags.DEFINE_integer('tile', 0, '--mode=restore: tile side in input pixels (0: the model\'s input size '
+                     'for a one-size model, else 256).')
+flags.DEFINE_integer('tile_overlap', -1, '--mode=restore: pixels shared by neighbouring tiles (-1: a '
+                     'quarter of a one-size model\'s input, else 32).')
 flags.DEFINE_string('coordinator_address', '', 'host:port of process 0, for a multi-process run '
                     'started by hand (TPU pods and SLURM are detected without it).')
 flags.DEFINE_integer('num_processes', 0, 'Processes in a multi-process run.')

@@ -8,7 +8,7 @@ from aedenoise.degradations import DegradationError
 from aedenoise.errors import UserError
 from input_pipeline import DataError, SourceError
 
-MODES = ('train', 'eval', 'summary', 'score', 'degrade', 'import')
+MODES = ('train', 'eval', 'summary', 'score', 'degrade', 'import', 'restore')
 # Errors caused by what the user asked for: printed as one line, exit status 2.
 USER_ERRORS = (UserError, DegradationError, SourceError, DataError)
 
@@ -67,6 +67,10 @@ def run(mode: str, config, flags) -> None:
     train.train_and_evaluate(config, flags.workdir)
   elif mode == 'eval':
     train.evaluate_checkpoint(config, flags.workdir)
+  elif mode == 'restore':
+    from aedenoise import restore  # pylint: disable=g-import-not-at-top
+    _require(flags, 'input', 'output')
+    restore.run(flags, config)
   elif mode == 'import':
     from aedenoise import importing  # pylint: disable=g-import-not-at-top
     _require(flags, 'input')

@@ -127,7 +127,7 @@ def image_key(seed: int, relative_path: str):
   return jax.random.fold_in(jax.random.key(seed), zlib.crc32(name.encode()) & 0x7FFFFFFF)
 
 
-def _output_names(names: list[str]) -> dict[str, str]:
+def output_names(names: list[str]) -> dict[str, str]:
   out, clashes = {}, {}
   for rel in names:
     png = os.path.splitext(rel)[0] + '.png'
@@ -145,19 +145,30 @@ def _jitted(spec_json: str):
   return jax.jit(degradations.build_single(json.loads(spec_json)))
 
 
+def degrade_image(spec, seed: int, relative_path: str, pixels: np.ndarray) -> np.ndarray:
+  """uint8 (H, W, C) -> the degraded float image, keyed by the seed and the relative name."""
+  fn = _jitted(json.dumps(spec.to_dict() if hasattr(spec, 'to_dict') else spec, sort_keys=True))
+  return np.asarray(fn(image_key(seed, relative_path), jnp.asarray(pixels, jnp.float32) / 255.0))
+
+
+def check_output_dir(input_dir: str, output_dir: str, what: str) -> None:
+  """UserError unless OUT lies outside IN and IN outside OUT (outputs would mix with inputs)."""
+  src, dst = os.path.realpath(input_dir), os.path.realpath(output_dir)
+  if dst == src or dst.startswith(src + os.sep) or src.startswith(dst + os.sep):
+    raise UserError(f'--output must lie outside --input and not contain it ({what} would mix '
+                    f'with the originals)')
+
+
 def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
                    channels: int | None = None) -> int:
   """Writes OUT/<relative name>.png for every image under IN; returns how many were written."""
   if not os.path.isdir(input_dir):
     raise UserError(f'--input {input_dir} is not a folder')
-  src, dst = os.path.realpath(input_dir), os.path.realpath(output_dir)
-  if dst == src or dst.startswith(src + os.sep):
-    raise UserError('--output must lie outside --input (degraded copies would mix with originals)')
+  check_output_dir(input_dir, output_dir, 'degraded copies')
   names = image_io.list_images(input_dir)
   if not names:
     raise UserError(f'no images under {input_dir}')
-  targets = _output_names(names)
-  fn = _jitted(json.dumps(spec.to_dict() if hasattr(spec, 'to_dict') else spec, sort_keys=True))
+  targets = output_names(names)
   unreadable = []
   for rel in names:
     path = os.path.join(input_dir, rel)
@@ -167,8 +178,8 @@ def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
       print(f'skipped: {e}', file=sys.stderr)
       unreadable.append(rel)
       continue
-    out = fn(image_key(seed, rel), jnp.asarray(pixels, jnp.float32) / 255.0)
-    image_io.write_image(os.path.join(output_dir, targets[rel]), np.asarray(out))
+    out = degrade_image(spec, seed, rel, pixels)
+    image_io.write_image(os.path.join(output_dir, targets[rel]), out)
   if unreadable:
     raise UserError(f'{len(unreadable)} of {len(names)} files could not be read (listed above)')
   return len(names)

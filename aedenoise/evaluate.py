@@ -5,7 +5,10 @@ so the degraded evaluation set is identical across runs, device counts and hosts
 does not change the others. Each degradation is scored for the model and for the baselines any
 table of its kind needs: the degraded input itself when it has the target's size (the model must
 beat it), or, when the degradation shrinks the image (super-resolution), the classic upscalers
-nearest, bilinear and bicubic. An evaluation set of real pairs (its own degraded inputs) has one
+nearest, bilinear and bicubic. Classic denoisers named in `config.eval.baselines` (aedenoise/
+baselines.py) add rows: the degraded inputs come back to the host once and the denoisers run there
+in parallel, cached, told the noise level when the degradation fixes it (a Gaussian's sigma) and
+estimating it otherwise (method `<name>-est`). An evaluation set of real pairs (its own degraded inputs) has one
 degradation instead, `real`. Inputs are assembled as global arrays and results come back replicated,
 so every process of a multi-host run can read them.
 """
@@ -18,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import input_pipeline
-from aedenoise import degradations, losses, metrics, parallel
+from aedenoise import baseline_runner, baselines, degradations, losses, metrics, parallel
 
 INPUT = 'input'  # the method name of the degraded input's own row
 UPSCALERS = {'nearest': 'nearest', 'bilinear': 'linear', 'bicubic': 'cubic'}
@@ -65,6 +68,36 @@ def baseline_scores(inputs, target, conv: metrics.Convention) -> dict[str, tuple
           for name, method in UPSCALERS.items()}
 
 
+def given_sigma(spec) -> float | None:
+  """The noise level a classic denoiser is told: a fixed zero-mean Gaussian's sigma, else None
+  (estimate it from the image)."""
+  spec = dict(spec)
+  if spec.get('kind') != 'gaussian' or spec.get('mean', 0.0):
+    return None
+  for key, power in (('sigma', 1.0), ('var', 0.5)):
+    value = spec.get(key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+      return float(value) ** power
+  return None
+
+
+def classic_rows(name: str, inputs: np.ndarray, targets_u8: np.ndarray, methods: list[str],
+                 sigma: float | None, conv: metrics.Convention, cache_dir: str, workers: int
+                 ) -> list[dict]:
+  """One record per classic denoiser run (on the host, cached) on the same degraded inputs."""
+  jobs = [baseline_runner.Job(m, x, sigma) for m in methods for x in inputs]
+  results = baseline_runner.run(jobs, cache_dir, workers)
+  target = targets_u8.astype(np.float32) / 255.0
+  rows = []
+  for k, m in enumerate(methods):
+    restored = np.stack([r.image for r in results[k * len(inputs):(k + 1) * len(inputs)]])
+    psnr, ssim = jax.device_get(metrics.psnr_ssim(restored, target, conv))
+    rows.append({'degradation': name, 'method': baselines.method_label(m, sigma is None),
+                 'psnr': float(np.mean(psnr)), 'ssim': float(np.mean(ssim)),
+                 'images': len(inputs)})
+  return rows
+
+
 def for_display(inputs, target):
   """A degraded input at the target's size, for image grids (nearest-neighbour enlargement)."""
   if inputs.shape == target.shape:
@@ -82,6 +115,11 @@ class Evaluator:
     self.conv = metrics.Convention.from_config(config.eval)
     self.grid_images = int(config.eval.get('grid_images', 4))
     self.mesh = mesh
+    self.baselines = baselines.parse(config.eval.get('baselines', ''))
+    self.sigmas = {n: given_sigma(s) for n, s in self.components.items()}
+    self.baseline_cache = config.eval.get('baseline_cache', '') or baseline_runner.DEFAULT_CACHE
+    self.baseline_workers = int(config.eval.get('baseline_workers', 0))
+    keep_inputs = bool(self.baselines)  # the classic rows run on the host, on these inputs
     n_dev = mesh.devices.size
     self.batch = max(n_dev, (int(config.eval.batch_size) // n_dev) * n_dev)
     fns = [degradations.degrade_with_keys(s) for s in self.components.values()]
@@ -94,8 +132,11 @@ class Evaluator:
       loss = objective.total(objective.per_image(outputs, target, sown.get('losses')))
       scores = {method: (*metrics.psnr_ssim(restored, target, conv), loss),
                 **baseline_scores(inputs, target, conv)}
-      return {'degraded': for_display(inputs[:grid], target[:grid]),
-              'restored': restored[:grid], 'scores': scores}
+      out = {'degraded': for_display(inputs[:grid], target[:grid]),
+             'restored': restored[:grid], 'scores': scores}
+      if keep_inputs and inputs.shape == target.shape:
+        out['inputs'] = inputs
+      return out
 
     def run_batch(variables, target_u8, idx, row):
       target = target_u8.astype(jnp.float32) / 255.0
@@ -122,6 +163,7 @@ class Evaluator:
     real = eval_set.inputs is not None
     for row, name in enumerate([input_pipeline.REAL_NOISE_ROW] if real else self.names):
       sums: dict[str, dict[str, float]] = {}
+      host_inputs = []
       for start in range(0, n, self.batch):
         idx = np.arange(start, start + self.batch)
         valid = idx < n
@@ -133,6 +175,8 @@ class Evaluator:
           out = self._run_batch(variables, _global(targets[take], data),
                                 _global(idx.astype(np.int32), data), row)
         scores = jax.device_get(out['scores'])
+        if 'inputs' in out:
+          host_inputs.append(np.asarray(jax.device_get(out['inputs']))[valid])
         for method, values in scores.items():
           acc = sums.setdefault(method, dict.fromkeys(METRICS + (LOSS,) * (method == self.method),
                                                       0.0))
@@ -143,9 +187,13 @@ class Evaluator:
           degraded, restored = jax.device_get((out['degraded'][:g], out['restored'][:g]))
           samples[name] = np.stack([np.asarray(degraded), np.asarray(restored),
                                     targets[:g].astype(np.float32) / 255.0], axis=1)
-      baselines = sorted((m for m in sums if m != self.method), key=BASELINE_ORDER.index)
+      references = sorted((m for m in sums if m != self.method), key=BASELINE_ORDER.index)
       rows = [{'degradation': name, 'method': m, **{k: v / n for k, v in sums[m].items()},
-               'images': n} for m in baselines]
+               'images': n} for m in references]
+      if host_inputs:
+        rows += classic_rows(name, np.concatenate(host_inputs), targets, self.baselines,
+                             None if real else self.sigmas[name], self.conv, self.baseline_cache,
+                             self.baseline_workers)
       ours = {'degradation': name, 'method': self.method,
               **{k: v / n for k, v in sums[self.method].items()}, 'images': n}
       reference = reference_method(rows, name)

@@ -7,7 +7,8 @@ Convention (the same for training logs, evaluation tables and `--mode=score`):
   `skimage.metrics.structural_similarity(gaussian_weights=True, sigma=1.5,
   use_sample_covariance=False, data_range=1, channel_axis=-1)` (tests check 1e-3; measured ~4e-6);
 * options, all off unless set in `config.eval`: `quantize` rounds both images to 8-bit levels first
-  (as if saved as PNG), `crop_border` drops that many pixels on each side (the super-resolution
+  (as if saved as PNG), `clip=False` keeps values outside [0, 1] (the unclipped noisy input of the
+  DnCNN/KAIR benchmarks, whose PSNR is then 20 log10(255 / sigma)), `crop_border` drops that many pixels on each side (the super-resolution
   habit), `y_channel` scores only the BT.601 luma of colour images (the deblurring/SR habit).
 Values are per image; tables report the mean over images.
 """
@@ -24,6 +25,7 @@ class Convention:
   quantize: bool = False
   crop_border: int = 0
   y_channel: bool = False
+  clip: bool = True  # False scores values outside [0, 1] as they are (unclipped noisy inputs)
 
   @classmethod
   def from_config(cls, cfg) -> 'Convention':
@@ -37,7 +39,8 @@ def rgb_to_y(x):
 
 
 def prepare(x, conv: Convention):
-  x = jnp.clip(x, 0.0, 1.0)
+  if conv.clip:
+    x = jnp.clip(x, 0.0, 1.0)
   if conv.quantize:
     x = jnp.round(x * 255.0) / 255.0
   if conv.y_channel and x.shape[-1] == 3:

@@ -12,7 +12,7 @@ from aedenoise.writers import read_jsonl
 COLUMNS = ('degradation', 'method', 'psnr', 'ssim', 'gain', 'loss', 'images')
 HEADERS = {'degradation': 'degradation', 'method': 'method', 'psnr': 'PSNR (dB)', 'ssim': 'SSIM',
            'gain': 'gain (dB)', 'loss': 'loss', 'images': 'images'}
-TEXT_COLUMNS = ('degradation', 'method')
+TEXT_COLUMNS = ('degradation', 'method', 'set')
 
 
 def _fmt(key: str, value) -> str:
@@ -20,7 +20,7 @@ def _fmt(key: str, value) -> str:
     return ''
   if isinstance(value, str):
     return value
-  if key == 'images':
+  if key == 'images' or isinstance(value, int):
     return str(int(value))
   if key == 'gain':
     return f'{value:+.2f}'
@@ -38,8 +38,25 @@ def markdown_table(records: list[dict], columns=COLUMNS) -> str:
   return '\n'.join(lines)
 
 
+def scored_on(config) -> str:
+  """What a table scored, for its footer: crops or whole images, and the metric convention."""
+  ev, data = config.eval, config.data
+  if ev.get('whole_images', False):
+    what = 'whole images (tiled through the model)'
+  else:
+    h, w = data.image_size
+    what = f'{h}x{w} {"centre crops" if data.fit == "crop" else "resized images"}'
+  parts = [what, '8-bit quantised' if ev.get('quantize', False) else 'not quantised']
+  if ev.get('crop_border', 0):
+    parts.append(f'{ev.crop_border}-pixel border dropped')
+  if ev.get('y_channel', False):
+    parts.append('Y channel')
+  return ', '.join(parts)
+
+
 def write_evaluation(out_dir: str, dataset: str, records: list[dict],
-                     samples: dict[str, np.ndarray] | None = None, model: str = '') -> None:
+                     samples: dict[str, np.ndarray] | None = None, model: str = '',
+                     scored: str = '') -> None:
   """eval/<dataset>.{json,csv,md} and eval/<dataset>_grid.png."""
   os.makedirs(out_dir, exist_ok=True)
   base = os.path.join(out_dir, dataset)
@@ -54,7 +71,8 @@ def write_evaluation(out_dir: str, dataset: str, records: list[dict],
     f.write(f'# {title}\n\n{markdown_table(records)}\n\n'
             'PSNR (dB) and SSIM against the clean images, means over images: the model\'s '
             'restorations, the degraded input (`input`) or, for super-resolution, classic '
-            'upscalings of it. Convention: aedenoise/metrics.py.\n')
+            'upscalings of it; classic denoisers by name (`-est`: told an estimated noise '
+            f'level). Convention: aedenoise/metrics.py.{" Scored on " + scored + "." if scored else ""}\n')
   if samples:
     save_grid(base + '_grid.png', samples)
 

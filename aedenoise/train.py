@@ -202,7 +202,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   writer.write(int(jax.device_get(state.step)), 'eval', evaluate.scalars(records, evaluator.method))
   if main_process:
     reporting.write_evaluation(os.path.join(workdir, 'eval'), eval_set.name, records, samples,
-                               config.model)
+                               config.model, reporting.scored_on(config))
     reporting.plot_curves(writer.path, os.path.join(workdir, 'curves.png'))
   logging.info('evaluation on %s:\n%s', eval_set.name, reporting.markdown_table(records))
   writer.close()
@@ -234,12 +234,18 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str) -> list
   validate(config)
   mesh = parallel.create_mesh()
   model, step, variables = restore_model(config, workdir, mesh)
-  eval_set = input_pipeline.load_eval_set(config)
-  evaluator = evaluate.Evaluator(model, config, mesh)
-  records, samples = evaluator.run(variables, eval_set)
+  if config.eval.get('whole_images', False):
+    from aedenoise import evaluate_whole  # pylint: disable=g-import-not-at-top
+    name, records = evaluate_whole.run(model, variables, config, mesh)
+    samples = None
+  else:
+    eval_set = input_pipeline.load_eval_set(config)
+    evaluator = evaluate.Evaluator(model, config, mesh)
+    records, samples = evaluator.run(variables, eval_set)
+    name = eval_set.name
   if parallel.is_main_process():
-    reporting.write_evaluation(os.path.join(workdir, 'eval'), eval_set.name, records, samples,
-                               config.model)
+    reporting.write_evaluation(os.path.join(workdir, 'eval'), name, records, samples,
+                               config.model, reporting.scored_on(config))
   print(reporting.markdown_table(records))
-  print(json.dumps({'dataset': eval_set.name, 'step': step}))
+  print(json.dumps({'dataset': name, 'step': step}))
   return records

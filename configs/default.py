@@ -122,6 +122,14 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   config.eval.crop_border = 0           # pixels dropped on each side before scoring
   config.eval.y_channel = False         # score colour images on BT.601 luma only
   config.eval.grid_images = 4           # images per degradation in the eval grid PNG
+  # Classic denoisers scored as extra rows, e.g. 'bm3d,nlm' or 'all' (aedenoise/baselines.py): run on
+  # the host over `baseline_workers` processes (0 = one per core), cached in `baseline_cache`
+  # ('' = ~/.cache/aedenoise/baselines).
+  config.eval.baselines = ''
+  # Score every whole image of data.eval=folder:DIR through the tiler instead of crops (--mode=eval).
+  config.eval.whole_images = False
+  config.eval.baseline_workers = 0
+  config.eval.baseline_cache = ''
 
   set_fields(config, recipe or {})
   if arg:

@@ -1,0 +1,278 @@
+"""Standard denoising benchmarks on whole images: a model and the classic baselines, per set and sigma.
+
+    python -m aedenoise.benchmark --sets=bsd68=../shared/data/bsd68 --sigma=15,25,50 \
+        --baselines=bm3d,nlm --output=runs/bench [--config=configs/X.py --workdir=W] [--limit=N]
+
+Convention (DnCNN's and KAIR's test scripts): the clean 8-bit image x in [0, 1], grey for BSD68 and
+Set12, RGB for CBSD68, Kodak24 and McMaster; noisy = x + (sigma / 255) N(0, 1), neither clipped nor
+quantised, handed as floats to the model and to every baseline; restored images are clipped and
+rounded to 8 bits, then scored against x with aedenoise/metrics.py (PSNR, SSIM; no border crop).
+The `noisy` row scores the unclipped float input, so its PSNR is about 20 log10(255 / sigma).
+Image i's noise key is fold_in(fold_in(key(seed), crc32('<set>/<relative path>')), sigma): the same
+on every run and device, whatever else is in the folder. Writes OUT/benchmark.{json,csv,md}.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+import zlib
+
+from absl import app, flags
+from ml_collections import config_flags
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file('config', None, 'Config of --workdir\'s model, e.g. configs/X.py.',
+                                lock_config=True)
+flags.DEFINE_string('sets', None, 'NAME=DIR,... test sets (bsd68, set12 grey; cbsd68, kodak24, '
+                    'mcmaster colour; other names take their first file\'s colour).')
+flags.DEFINE_string('sigma', '15,25,50', 'Noise levels on the 0-255 scale.')
+flags.DEFINE_string('baselines', 'bm3d', 'Classic methods (aedenoise/baselines.py), or all, or none.')
+flags.DEFINE_string('output', None, 'Folder for benchmark.{json,csv,md}.')
+flags.DEFINE_string('workdir', None, 'A trained model to score too (with its --config).')
+flags.DEFINE_integer('limit', 0, 'Score only the first N images of each set (0 = all).')
+flags.DEFINE_integer('workers', 0, 'Processes running the baselines (0 = one per CPU core).')
+flags.DEFINE_string('cache', None, 'Baseline cache folder (default OUT/cache).')
+flags.DEFINE_integer('seed', 0, 'Noise seed.')
+flags.DEFINE_integer('tile', 0, 'Tile size for the model (0 = from its geometry).')
+flags.DEFINE_integer('tile_overlap', -1, 'Tile overlap for the model (-1 = from its geometry).')
+
+NOISY = 'noisy'
+GREY_SETS = ('bsd68', 'set12')
+COLOUR_SETS = ('cbsd68', 'kodak24', 'mcmaster')
+COLUMNS = ('set', 'sigma', 'method', 'psnr', 'ssim', 'images', 'seconds', 'cached')
+
+
+@dataclasses.dataclass
+class TestSet:
+  name: str
+  names: list[str]       # relative paths of the readable images
+  clean: list            # uint8 (H, W, C) arrays
+  skipped: list[str]     # 'path: reason' of unreadable files
+
+
+def parse_sets(text: str | None) -> list[tuple[str, str]]:
+  from aedenoise.errors import UserError  # pylint: disable=g-import-not-at-top
+  pairs, problems = [], []
+  for item in filter(None, (t.strip() for t in (text or '').split(','))):
+    name, eq, path = item.partition('=')
+    if not eq or not name.strip() or not path.strip():
+      problems.append(f'--sets: {item!r} is not NAME=DIR')
+    elif not os.path.isdir(path.strip()):
+      problems.append(f'--sets: {path.strip()} is not a folder')
+    else:
+      pairs.append((name.strip(), path.strip()))
+  if not pairs and not problems:
+    problems.append('--sets is required, e.g. --sets=bsd68=../shared/data/bsd68')
+  if problems:
+    raise UserError('\n'.join(problems))
+  return pairs
+
+
+def parse_sigmas(text: str) -> list[int]:
+  from aedenoise.errors import UserError  # pylint: disable=g-import-not-at-top
+  try:
+    sigmas = [int(s) for s in text.split(',') if s.strip()]
+  except ValueError:
+    sigmas = []
+  if not sigmas or any(s <= 0 for s in sigmas):
+    raise UserError(f'--sigma must be positive integers on the 0-255 scale, e.g. 15,25,50; got {text!r}')
+  return sigmas
+
+
+def set_channels(name: str, root: str, first: str) -> int:
+  from aedenoise import degrade_files  # pylint: disable=g-import-not-at-top
+  key = name.lower()
+  if key in GREY_SETS:
+    return 1
+  if key in COLOUR_SETS:
+    return 3
+  return degrade_files.file_channels(os.path.join(root, first))
+
+
+def load_set(name: str, root: str, limit: int = 0, channels: int = 0) -> TestSet:
+  """The readable images under `root` (the first `limit`), with `channels` (0: the set's own)."""
+  from input_pipeline import images as image_io  # pylint: disable=g-import-not-at-top
+  files = image_io.list_images(root)
+  channels = channels or (set_channels(name, root, files[0]) if files else 1)
+  test = TestSet(name, [], [], [])
+  for rel in files:
+    if limit and len(test.names) >= limit:
+      break
+    try:
+      test.clean.append(image_io.read_image(os.path.join(root, rel), channels))
+      test.names.append(rel)
+    except image_io.ImageReadError as e:
+      test.skipped.append(str(e))
+  return test
+
+
+def noise_key(seed: int, set_name: str, rel: str, sigma: int):
+  import jax  # pylint: disable=g-import-not-at-top
+  name = f'{set_name}/{rel.replace(os.sep, "/")}'
+  key = jax.random.fold_in(jax.random.key(seed), zlib.crc32(name.encode()) & 0x7FFFFFFF)
+  return jax.random.fold_in(key, sigma)
+
+
+def add_noise(clean_u8, key, sigma: int):
+  """x + (sigma / 255) N(0, 1) in float32, unclipped (DnCNN/KAIR)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  x = clean_u8.astype(np.float32) / 255.0
+  return x + np.asarray(jax.random.normal(key, x.shape, np.float32)) * (sigma / 255.0)
+
+
+def score(images, clean_u8, conv) -> tuple[float, float]:
+  """Mean PSNR and SSIM over images of any sizes (one compile per size)."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from aedenoise import metrics  # pylint: disable=g-import-not-at-top
+  values = [metrics.psnr_ssim(np.asarray(a, np.float32)[None], b[None].astype(np.float32) / 255.0,
+                              conv) for a, b in zip(images, clean_u8)]
+  return (float(np.mean([float(p[0]) for p, _ in values])),
+          float(np.mean([float(s[0]) for _, s in values])))
+
+
+def markdown(records: list[dict], footer: str) -> str:
+  from aedenoise import reporting  # pylint: disable=g-import-not-at-top
+  table = reporting.markdown_table(records, COLUMNS)
+  return f'# Benchmark\n\n{table}\n\n{footer}\n'
+
+
+FOOTER = ('Whole images; noisy = clean + N(0, sigma/255), unclipped and unquantised, as DnCNN/KAIR '
+          'add it; restored images clipped to [0, 1] and rounded to 8 bits before scoring; the '
+          '`noisy` row scores the unclipped float input. PSNR (dB) and SSIM are means over images '
+          '(aedenoise/metrics.py). `seconds`: time spent on the method in this run (baselines: '
+          'summed over worker processes); `cached`: baseline results read from the cache.')
+
+
+def write(out_dir: str, records: list[dict], footer: str = FOOTER) -> None:
+  import csv  # pylint: disable=g-import-not-at-top
+  import json  # pylint: disable=g-import-not-at-top
+  os.makedirs(out_dir, exist_ok=True)
+  base = os.path.join(out_dir, 'benchmark')
+  with open(base + '.json', 'w') as f:
+    json.dump(records, f, indent=2)
+  with open(base + '.csv', 'w', newline='') as f:
+    w = csv.DictWriter(f, fieldnames=list(COLUMNS), extrasaction='ignore')
+    w.writeheader()
+    w.writerows(records)
+  with open(base + '.md', 'w') as f:
+    f.write(markdown(records, footer))
+
+
+def run_benchmark(sets: list[tuple[str, str]], sigmas: list[int], methods: list[str],
+                  out_dir: str, *, limit: int = 0, workers: int = 0, cache_dir: str | None = None,
+                  seed: int = 0, model=None) -> list[dict]:
+  """Scores every (set, sigma) for the noisy input, `model` (a tiled restorer or None) and each
+  baseline; writes OUT/benchmark.{json,csv,md} and returns the records."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tqdm  # pylint: disable=g-import-not-at-top
+  from aedenoise import baseline_runner, metrics  # pylint: disable=g-import-not-at-top
+  from aedenoise.errors import UserError  # pylint: disable=g-import-not-at-top
+
+  cache_dir = cache_dir or os.path.join(out_dir, 'cache')
+  tests = [load_set(name, root, limit) for name, root in sets]
+  for t in tests:
+    for line in t.skipped:
+      print(f'skipped: {line}', file=sys.stderr)
+  empty = [t.name for t in tests if not t.clean]
+  if empty:
+    raise UserError(f'no readable images in set(s) {", ".join(empty)}')
+  noisy = {(t.name, s): [add_noise(c, noise_key(seed, t.name, r, s), s)
+                         for r, c in zip(t.names, t.clean)] for t in tests for s in sigmas}
+  jobs, where = [], []
+  for t in tests:
+    for s in sigmas:
+      for m in methods:
+        for i, z in enumerate(noisy[(t.name, s)]):
+          jobs.append(baseline_runner.Job(m, z, s / 255.0))
+          where.append((t.name, s, m, i))
+  model_images = sum(len(t.clean) for t in tests) * len(sigmas) if model is not None else 0
+  bar = tqdm.tqdm(total=len(jobs) + model_images, unit='img', desc='benchmark', file=sys.stderr)
+  quantised, raw = metrics.Convention(quantize=True), metrics.Convention(clip=False)
+  restored: dict = {}
+  seconds: dict = {}
+  for t in tests:
+    for s in sigmas:
+      if model is None:
+        continue
+      start = time.perf_counter()
+      outs = model(noisy[(t.name, s)], t)
+      seconds[(t.name, s, model.name)] = time.perf_counter() - start
+      if outs is not None:
+        restored[(t.name, s, model.name)] = outs
+      bar.update(len(t.clean))
+  results = baseline_runner.run(jobs, cache_dir, workers, progress=bar.update)
+  bar.close()
+  cached: dict = {}
+  for (name, s, m, i), r in zip(where, results):
+    restored.setdefault((name, s, m), [None] * len(noisy[(name, s)]))[i] = r.image
+    seconds[(name, s, m)] = seconds.get((name, s, m), 0.0) + r.seconds
+    cached[(name, s, m)] = cached.get((name, s, m), 0) + r.cached
+  records = []
+  for t in tests:
+    for s in sigmas:
+      psnr, ssim = score(noisy[(t.name, s)], t.clean, raw)
+      records.append({'set': t.name, 'sigma': s, 'method': NOISY, 'psnr': psnr, 'ssim': ssim,
+                      'images': len(t.clean)})
+      names = ([model.name] if model is not None else []) + methods
+      for m in names:
+        if (t.name, s, m) not in restored:
+          continue
+        psnr, ssim = score(restored[(t.name, s, m)], t.clean, quantised)
+        records.append({'set': t.name, 'sigma': s, 'method': m, 'psnr': psnr, 'ssim': ssim,
+                        'images': len(t.clean), 'seconds': round(seconds[(t.name, s, m)], 2),
+                        'cached': cached.get((t.name, s, m))})
+  write(out_dir, records)
+  return records
+
+
+class ModelRows:
+  """A trained model as a benchmark method: noisy float images -> restored, through tiles."""
+
+  def __init__(self, config, workdir: str, tile: int = 0, overlap: int = -1):
+    from aedenoise import parallel, restore, state, train  # pylint: disable=g-import-not-at-top
+    state.validate(config)
+    mesh = parallel.create_mesh()
+    model, self.step, variables = train.restore_model(config, workdir, mesh)
+    self.restorer = restore.Restorer(model, variables, config, mesh, tile, overlap)
+    self.name = config.model
+
+  def __call__(self, noisy: list, test: TestSet):
+    """Restored images, or None when the set's colour is not the model's (no row)."""
+    if noisy[0].shape[-1] != self.restorer.geometry.channels:
+      print(f'{test.name}: {self.name} takes {self.restorer.geometry.channels} channel(s); no '
+            f'model row', file=sys.stderr)
+      return None
+    return self.restorer.restore(noisy)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  from aedenoise import baselines, cli  # pylint: disable=g-import-not-at-top
+  from aedenoise.errors import UserError  # pylint: disable=g-import-not-at-top
+  try:
+    if not FLAGS.output:
+      raise UserError('--output is required')
+    sets = parse_sets(FLAGS.sets)
+    sigmas = parse_sigmas(FLAGS.sigma)
+    methods = [] if FLAGS.baselines == 'none' else baselines.parse(FLAGS.baselines)
+    model = None
+    if FLAGS.workdir:
+      if FLAGS.config is None:
+        raise UserError('--workdir needs the model\'s --config, e.g. --config=configs/single.py')
+      model = ModelRows(FLAGS.config, FLAGS.workdir, FLAGS.tile, FLAGS.tile_overlap)
+    records = run_benchmark(sets, sigmas, methods, FLAGS.output, limit=FLAGS.limit,
+                            workers=FLAGS.workers, cache_dir=FLAGS.cache, seed=FLAGS.seed,
+                            model=model)
+  except cli.USER_ERRORS as e:
+    for line in str(e).splitlines() or ['']:
+      print(f'error: {line}', file=sys.stderr)
+    sys.exit(2)
+  print(markdown(records, FOOTER))
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,143 @@
+"""Overlapping tiles for images of any size, blended back with a window.
+
+A model either takes one input size only (the dual autoencoders: Dense layers fix it at 100x100),
+or is fully convolutional with sizes restricted to multiples of its total stride (the CIFAR-10
+study's models), and may scale its output (super-resolution). `probe_geometry` finds out which, by
+tracing the model on a few shapes (no computation). `plan` cuts an image, reflect-padded up to at
+least one tile, into tiles of one fixed shape, so the device compiles once per tile shape however
+many image sizes it sees; `Blender` adds the restored tiles back with a separable window that ramps
+from near 0 at a tile's edge to 1 over the overlap, normalised by the summed weights: seams vanish,
+and a pixel covered by one tile only keeps that tile's value exactly.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+DEFAULT_TILE = 256      # fully convolutional models: tile side, in input pixels
+DEFAULT_OVERLAP = 32
+_MULTIPLES = (1, 2, 4, 8, 16, 32, 64)
+
+
+@dataclasses.dataclass(frozen=True)
+class Geometry:
+  """What inputs a model takes: `fixed` (H, W) only, or multiples of `multiple`; output = scale x."""
+  channels: int
+  scale: int = 1
+  fixed: tuple[int, int] | None = None
+  multiple: int = 1
+
+  def tile(self, tile: int = 0, overlap: int = -1) -> tuple[tuple[int, int], int]:
+    """((tile H, tile W), overlap) from the flags (0 / -1: defaults from the geometry)."""
+    if self.fixed is not None:
+      shape = self.fixed
+      default_overlap = min(self.fixed) // 4
+    else:
+      side = _round_up(tile or DEFAULT_TILE, self.multiple)
+      shape = (side, side)
+      default_overlap = min(DEFAULT_OVERLAP, side // 4)
+    overlap = default_overlap if overlap < 0 else overlap
+    return shape, max(0, min(overlap, min(shape) - 1))
+
+
+def _round_up(n: int, m: int) -> int:
+  return -(-n // m) * m
+
+
+def _output_shape(apply_fn, shape) -> tuple[int, ...] | None:
+  try:
+    return jax.eval_shape(apply_fn, jax.ShapeDtypeStruct(shape, jnp.float32)).shape
+  except Exception:  # pylint: disable=broad-except
+    return None  # a shape the model cannot take: that is what is being probed
+
+
+def probe_geometry(apply_fn, input_shape: tuple[int, ...]) -> Geometry:
+  """`apply_fn(x[B,H,W,C])` traced on the configured input and on other sizes (nothing runs)."""
+  _, h, w, c = input_shape
+  out = _output_shape(apply_fn, input_shape)
+  if out is None:
+    raise ValueError(f'the model cannot take its own input shape {input_shape}')
+  scale = out[1] // h
+  for m in _MULTIPLES:
+    sizes = [(h + m, w + 2 * m), (2 * h + 3 * m, w + m)]
+    if all(_output_shape(apply_fn, (1, a, b, c)) == (1, a * scale, b * scale, out[3])
+           for a, b in sizes):
+      return Geometry(channels=c, scale=scale, multiple=m)
+  return Geometry(channels=c, scale=scale, fixed=(h, w))
+
+
+def starts(length: int, tile: int, overlap: int, multiple: int = 1) -> list[int]:
+  """Tile offsets covering [0, length) with at least `overlap` shared pixels; the last flush.
+  With `length - tile` a multiple of `multiple`, every offset is one."""
+  if length <= tile:
+    return [0]
+  stride = max(multiple, (tile - overlap) // multiple * multiple)
+  return sorted(set(list(range(0, length - tile, stride)) + [length - tile]))
+
+
+def window(tile: int, overlap: int) -> np.ndarray:
+  """1-D weights: a Hann ramp sin^2(pi/2 (i + 0.5) / overlap) at both ends, 1 in between. It is
+  near 0 at a tile's edge, where a model padded at the tile's border errs most, and positive."""
+  i = np.arange(tile, dtype=np.float32)
+  if overlap <= 0:
+    return np.ones(tile, np.float32)
+  ramp = np.clip(np.minimum(i + 0.5, tile - i - 0.5) / overlap, 0.0, 1.0)
+  return np.maximum(np.sin(np.pi / 2 * ramp) ** 2, 1e-6)
+
+
+def pad_to(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+  """Reflect-pads (H, W, C) at the bottom/right up to at least `shape` (edge for 1-pixel sides)."""
+  ph, pw = max(0, shape[0] - image.shape[0]), max(0, shape[1] - image.shape[1])
+  if not ph and not pw:
+    return image
+  mode = 'reflect' if min(image.shape[:2]) > 1 else 'edge'
+  return np.pad(image, ((0, ph), (0, pw), (0, 0)), mode=mode)
+
+
+@dataclasses.dataclass
+class Plan:
+  """Where the tiles of one (padded) image lie, and how to put them back."""
+  image_shape: tuple[int, int]   # the original (H, W)
+  padded: np.ndarray             # the image padded to at least one tile
+  offsets: list[tuple[int, int]]
+  tile: tuple[int, int]
+
+  def tiles(self) -> np.ndarray:
+    th, tw = self.tile
+    return np.stack([self.padded[y:y + th, x:x + tw] for y, x in self.offsets])
+
+
+def plan(image: np.ndarray, tile: tuple[int, int], overlap: int, multiple: int = 1) -> Plan:
+  """Tiles of `image` (H, W, C). Offsets are multiples of `multiple` (a strided model's output is
+  shift-equivariant only for such shifts): the image is padded to a multiple of it first."""
+  h, w = (max(t, _round_up(s, multiple)) for t, s in zip(tile, image.shape[:2]))
+  padded = pad_to(image, (h, w))
+  offsets = [(y, x) for y in starts(h, tile[0], overlap, multiple)
+             for x in starts(w, tile[1], overlap, multiple)]
+  return Plan(image.shape[:2], padded, offsets, tile)
+
+
+class Blender:
+  """Accumulates restored tiles of one image (output scale `scale`) and returns the blend."""
+
+  def __init__(self, p: Plan, overlap: int, scale: int, channels: int):
+    h, w = p.padded.shape[:2]
+    self.plan, self.scale = p, scale
+    self.sum = np.zeros((h * scale, w * scale, channels), np.float32)
+    self.weight = np.zeros((h * scale, w * scale, 1), np.float32)
+    th, tw = p.tile
+    self.w2d = np.outer(window(th * scale, overlap * scale),
+                        window(tw * scale, overlap * scale))[..., None]
+
+  def add(self, index: int, restored: np.ndarray) -> None:
+    y, x = (o * self.scale for o in self.plan.offsets[index])
+    th, tw = restored.shape[:2]
+    self.sum[y:y + th, x:x + tw] += restored * self.w2d
+    self.weight[y:y + th, x:x + tw] += self.w2d
+
+  def result(self) -> np.ndarray:
+    h, w = (s * self.scale for s in self.plan.image_shape)
+    return (self.sum / np.maximum(self.weight, 1e-12))[:h, :w]

@@ -1,0 +1,44 @@
+"""The whole-image benchmark: DnCNN/KAIR noise convention, baselines cached across runs, model rows
+through the tiler, and one-line errors for bad flags."""
+import json
+
+import numpy as np
+import pytest
+
+from conftest import shared_dataset, tiny_config
+
+from aedenoise import benchmark, train
+from aedenoise.errors import UserError
+
+
+def test_noisy_row_is_unclipped_and_cache_is_reused(tmp_path):
+  sets = [('set12', shared_dataset('set12'))]
+  first = benchmark.run_benchmark(sets, [25], ['tv'], str(tmp_path), limit=2, workers=1)
+  again = benchmark.run_benchmark(sets, [25], ['tv'], str(tmp_path), limit=2, workers=1)
+  rows = {r['method']: r for r in first}
+  assert rows['noisy']['psnr'] == pytest.approx(20 * np.log10(255 / 25), abs=0.1)
+  assert rows['tv']['psnr'] > rows['noisy']['psnr'] + 5
+  assert rows['tv']['cached'] == 0 and {r['method']: r for r in again}['tv']['cached'] == 2
+  assert [r['psnr'] for r in first] == [r['psnr'] for r in again]
+  saved = json.loads((tmp_path / 'benchmark.json').read_text())
+  assert {'set', 'sigma', 'method', 'psnr', 'ssim', 'images', 'seconds'} <= set(saved[1])
+  assert (tmp_path / 'benchmark.md').read_text().count('| set12 | 25 |') == 2
+
+
+def test_model_rows_on_whole_images(tmp_path):
+  config = tiny_config('single', num_train_steps=2)
+  train.train_and_evaluate(config, str(tmp_path / 'w'))
+  model = benchmark.ModelRows(config, str(tmp_path / 'w'), tile=100, overlap=20)
+  records = benchmark.run_benchmark([('set12', shared_dataset('set12'))], [50], [],
+                                    str(tmp_path / 'out'), limit=1, model=model)
+  assert [r['method'] for r in records] == ['noisy', 'single']
+  assert records[1]['images'] == 1 and np.isfinite(records[1]['psnr'])
+
+
+@pytest.mark.parametrize('sets,sigma,match', [
+    ('bsd68', '25', 'not NAME=DIR'), ('x=/no/such/dir', '25', 'not a folder'),
+    (None, '25', 'required'), ('x=/tmp', '0,abc', 'positive integers')])
+def test_bad_flags_are_user_errors(sets, sigma, match):
+  with pytest.raises(UserError, match=match):
+    benchmark.parse_sets(sets)
+    benchmark.parse_sigmas(sigma)

@@ -1,0 +1,80 @@
+"""--mode=restore and its tiling: whole photos of any size through models that take one size or
+multiples of their stride, tiled output equal to whole-image output, SR sizes, bad files counted."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import tiny_config
+
+from aedenoise import losses, parallel, restore, state, tiling, train
+from aedenoise.errors import UserError
+
+
+def _restorer(config_module, tile, overlap, arg='quick'):
+  config = config_module.get_config(arg)
+  model = state.create_model(config)
+  variables = state.init_variables(config, model)
+  return model, variables, restore.Restorer(model, variables, config, parallel.create_mesh(),
+                                            tile, overlap, batch_size=8)
+
+
+@pytest.mark.parametrize('shape,scale', [((64, 96, 1), 1), ((37, 5, 3), 1), ((9, 130, 1), 4)])
+def test_tiles_blend_back_to_the_image_exactly(shape, scale):
+  image = np.random.default_rng(0).random(shape).astype(np.float32)
+  p = tiling.plan(image, (32, 32), 8, multiple=4)
+  blender = tiling.Blender(p, 8, scale, shape[-1])
+  for i, t in enumerate(p.tiles()):
+    blender.add(i, np.repeat(np.repeat(t, scale, 0), scale, 1))
+  expected = np.repeat(np.repeat(image, scale, 0), scale, 1)
+  np.testing.assert_allclose(blender.result(), expected, atol=1e-6)
+  assert all(y % 4 == 0 and x % 4 == 0 for y, x in p.offsets)
+
+
+def test_tiled_equals_whole_image_for_a_fully_convolutional_model():
+  from configs import cifar_model_c
+  model, variables, r = _restorer(cifar_model_c, tile=32, overlap=8)
+  assert r.geometry.fixed is None and r.geometry.multiple == 4
+  image = np.random.default_rng(1).random((64, 96, 3)).astype(np.float32)
+  tiled = r.restore([image])[0]
+  whole = losses.ACTIVATIONS[model.output_activation](model.apply(variables, image[None],
+                                                                   train=False))[0]
+  assert len(tiling.plan(image, r.tile, r.overlap, 4).offsets) > 1
+  assert np.abs(tiled - np.asarray(whole)).max() <= 1 / 255
+
+
+def test_one_size_model_restores_any_size():
+  from configs import cifar_vae  # Dense layers: 32x32 only
+  _, _, r = _restorer(cifar_vae, tile=0, overlap=-1)
+  assert r.geometry.fixed == (32, 32) and r.tile == (32, 32)
+  rng = np.random.default_rng(2)
+  images = [rng.random(s).astype(np.float32) for s in ((45, 70, 3), (3, 1, 3), (32, 32, 3))]
+  assert [o.shape for o in r.restore(images)] == [i.shape for i in images]
+
+
+def test_super_resolution_writes_the_scaled_size():
+  from configs import sr_deconv
+  _, _, r = _restorer(sr_deconv, tile=16, overlap=4)
+  s = r.geometry.scale
+  assert s > 1
+  out = r.restore([np.random.default_rng(3).random((21, 30, 3)).astype(np.float32)])
+  assert out[0].shape == (21 * s, 30 * s, 3)
+
+
+def test_folder_of_mixed_sizes_gives_one_output_per_readable_input(tmp_path):
+  workdir, src, dst = tmp_path / 'w', tmp_path / 'in', tmp_path / 'out'
+  config = tiny_config('single', num_train_steps=2)
+  train.train_and_evaluate(config, str(workdir))
+  rng = np.random.default_rng(4)
+  sizes = {'odd.png': (37, 53), 'tiny.png': (3, 2), 'sub/wide.png': (24, 1030)}
+  for rel, (h, w) in sizes.items():
+    (src / rel).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(src / rel)
+  (src / 'broken.png').write_bytes(b'not an image')
+  result = restore.restore_folder(config, str(workdir), str(src), str(dst), tile=100, overlap=20)
+  assert result['written'] == 3 and len(result['skipped']) == 1
+  for rel, (h, w) in sizes.items():
+    assert np.asarray(Image.open(dst / rel)).shape == (h, w)  # grey, as the model takes
+  with pytest.raises(UserError, match='outside'):
+    restore.restore_folder(config, str(workdir), str(src), str(src / 'x'))
+  with pytest.raises(UserError, match='outside'):
+    restore.restore_folder(config, str(workdir), str(src), str(tmp_path))
