@@ -27,6 +27,7 @@ flags.DEFINE_string('coordinator_address', '', 'host:port of process 0, for a mu
                     'started by hand (TPU pods and SLURM are detected without it).')
 flags.DEFINE_integer('num_processes', 0, 'Processes in a multi-process run.')
 flags.DEFINE_integer('process_id', -1, 'This process, 0..num_processes-1.')
+flags.DEFINE_integer('distributed_timeout', 300, 'Seconds to wait for all processes to join.')
 
 
 def main(argv):
@@ -38,7 +39,11 @@ def main(argv):
     logging.flush()
     for line in str(e).splitlines() or ['']:  # one line per problem
       print(f'error: {line}', file=sys.stderr)
-    sys.exit(2)
+    sys.exit(getattr(e, 'exit_code', 2))
+  except KeyboardInterrupt:  # outside training, where Ctrl-C has nothing to save
+    logging.flush()
+    print('error: interrupted', file=sys.stderr)
+    sys.exit(130)
 
 
 if __name__ == '__main__':

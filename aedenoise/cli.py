@@ -62,7 +62,8 @@ def run(mode: str, config, flags) -> None:
     print(summary.format_table(config.model, shape, rows, total))
     return
   _require(flags, 'workdir')
-  parallel.initialize_distributed(flags.coordinator_address, flags.num_processes, flags.process_id)
+  parallel.initialize_distributed(flags.coordinator_address, flags.num_processes, flags.process_id,
+                                  flags.distributed_timeout)
   if mode == 'train':
     train.train_and_evaluate(config, flags.workdir)
   elif mode == 'eval':
@@ -90,6 +91,10 @@ def parse_flags(argv: list[str]) -> list[str]:
     problem = lines[0] if len(lines) == 1 else f'{lines[0]} {lines[-1]}'
   except OSError as e:  # the config file does not load
     problem = f'cannot load the config file: {str(e).strip().splitlines()[-1].strip()}'
+  except (SyntaxError, ImportError) as e:  # the config file itself does not compile or import
+    where = f' (line {e.lineno})' if isinstance(e, SyntaxError) and e.lineno else ''
+    text = e.msg if isinstance(e, SyntaxError) else str(e)
+    problem = f'cannot load the config file: {type(e).__name__}: {text}{where}'
   except (AttributeError, KeyError) as e:  # an override naming a field the config lacks
     import re  # pylint: disable=g-import-not-at-top
     field = re.search(r'[A-Za-z_]\w*', str(e)).group(0)

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from aedenoise import degradations
+from aedenoise import workdir as workdir_lib
 from aedenoise.errors import UserError
 from input_pipeline import images as image_io
 
@@ -150,9 +151,7 @@ def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
   """Writes OUT/<relative name>.png for every image under IN; returns how many were written."""
   if not os.path.isdir(input_dir):
     raise UserError(f'--input {input_dir} is not a folder')
-  src, dst = os.path.realpath(input_dir), os.path.realpath(output_dir)
-  if dst == src or dst.startswith(src + os.sep):
-    raise UserError('--output must lie outside --input (degraded copies would mix with originals)')
+  workdir_lib.check_separate(input_dir, output_dir)
   names = image_io.list_images(input_dir)
   if not names:
     raise UserError(f'no images under {input_dir}')
@@ -168,7 +167,11 @@ def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
       unreadable.append(rel)
       continue
     out = fn(image_key(seed, rel), jnp.asarray(pixels, jnp.float32) / 255.0)
-    image_io.write_image(os.path.join(output_dir, targets[rel]), np.asarray(out))
+    try:
+      image_io.write_image(os.path.join(output_dir, targets[rel]), np.asarray(out))
+    except OSError as e:
+      raise UserError(f'cannot write {os.path.join(output_dir, targets[rel])}: '
+                      f'{e.strerror or e}') from None
   if unreadable:
     raise UserError(f'{len(unreadable)} of {len(names)} files could not be read (listed above)')
   return len(names)
