@@ -32,10 +32,17 @@ def _require(flags, *names):
     raise UserError(f'--mode={flags.mode} needs {" and ".join(missing)}')
 
 
-def _config(config):
-  if config is None:
-    raise UserError('--config is required, e.g. --config=configs/dual_skip.py')
-  return config
+def _config(config, workdir: str | None = None):
+  """The config given, or else the one the workdir's newest run was trained with."""
+  if config is not None:
+    return config
+  if workdir:
+    from aedenoise import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+    found = workdir_lib.load_config(workdir)
+    if found is not None:
+      return found
+  raise UserError('--config is required, e.g. --config=configs/dual_skip.py (eval can also read '
+                  'the config.json of a --workdir that holds one)')
 
 
 def run(mode: str, config, flags) -> None:
@@ -53,7 +60,7 @@ def run(mode: str, config, flags) -> None:
     conv = metrics.Convention.from_config(config.eval) if config is not None else metrics.Convention()
     scoring.score_folders(flags.input, flags.reference, conv)
     return
-  config = _config(config)
+  config = _config(config, flags.workdir if mode in ('eval', 'summary') else None)
   if mode == 'summary':
     state.validate(config)
     model = state.create_model(config)

@@ -48,12 +48,27 @@ def initialize_distributed(coordinator_address: str = '', num_processes: int = 0
       joined.set()
       watchdog.cancel()
   else:
-    cluster_vars = ('SLURM_JOB_ID', 'TPU_WORKER_HOSTNAMES', 'MEGASCALE_COORDINATOR_ADDRESS')
-    if any(v in os.environ for v in cluster_vars):
+    cluster = multi_process_environment(os.environ)
+    if cluster:
+      logging.info('multi-process run (%s): joining the other processes', cluster)
       jax.distributed.initialize()
   if jax.process_count() > 1:
     logging.info('process %d of %d, %d local / %d global devices', jax.process_index(),
                  jax.process_count(), jax.local_device_count(), jax.device_count())
+
+
+def multi_process_environment(env) -> str:
+  """What in the environment says this is one of several processes ('' if nothing does): a
+  SLURM step of more than one task, or a TPU slice of more than one host."""
+  tasks = env.get('SLURM_STEP_NUM_TASKS') or env.get('SLURM_NTASKS') or '1'
+  if 'SLURM_JOB_ID' in env and tasks.isdigit() and int(tasks) > 1:
+    return f'SLURM, {tasks} tasks'
+  hosts = [h for h in env.get('TPU_WORKER_HOSTNAMES', '').split(',') if h.strip()]
+  if len(hosts) > 1:
+    return f'TPU slice, {len(hosts)} hosts'
+  if env.get('MEGASCALE_COORDINATOR_ADDRESS'):
+    return 'multislice TPU'
+  return ''
 
 
 def _exit_with(message: str) -> None:

@@ -56,6 +56,25 @@ def save_config(config, workdir: str, step: int) -> str:
   return path
 
 
+def load_config(workdir: str):
+  """The newest config a run of `workdir` saved (config.json, or the latest config.<step>.json),
+  as a ConfigDict; None if it holds none."""
+  import ml_collections  # pylint: disable=g-import-not-at-top
+  if not os.path.isdir(workdir):
+    return None
+  steps = [int(n.split('.')[1]) for n in os.listdir(workdir)
+           if n.startswith('config.') and n.endswith('.json') and n.split('.')[1].isdigit()]
+  name = f'config.{max(steps)}.json' if steps else 'config.json'
+  path = os.path.join(workdir, name)
+  if not os.path.isfile(path):
+    return None
+  try:
+    with open(path) as f:
+      return ml_collections.ConfigDict(json.load(f))
+  except (OSError, json.JSONDecodeError) as e:
+    raise UserError(f'cannot read {path}: {e}') from None
+
+
 def _same_json(a: str, b: str) -> bool:
   try:
     return json.loads(a) == json.loads(b)

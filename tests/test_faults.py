@@ -230,3 +230,21 @@ def test_bad_process_flags_and_config_files_are_one_line(tmp_path):
                             timeout=120)
     assert result.returncode == 2 and 'Traceback' not in result.stderr, result.stderr[-2000:]
     assert result.stderr.strip().splitlines()[-1].startswith('error: ')
+
+
+def test_only_a_real_multi_process_environment_starts_jax_distributed():
+  assert not parallel.multi_process_environment({'SLURM_JOB_ID': '7', 'SLURM_NTASKS': '1'})
+  assert parallel.multi_process_environment({'SLURM_JOB_ID': '7', 'SLURM_NTASKS': '4'})
+  assert not parallel.multi_process_environment({'TPU_WORKER_HOSTNAMES': 'localhost'})
+  assert parallel.multi_process_environment({'TPU_WORKER_HOSTNAMES': 'h0,h1'})
+
+
+def test_scalar_override_of_a_range_and_eval_from_the_workdirs_config(tmp_path):
+  config = tiny_config(num_train_steps=2)
+  config.degradation.options.gaussian.sigma = (0.1,)  # what --config...sigma=0.1 gives
+  state.validate(config)
+  train.train_and_evaluate(config, str(tmp_path))
+  result = subprocess.run([sys.executable, 'main.py', '--mode=eval', f'--workdir={tmp_path}'],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert '"step": 2' in result.stdout and '| gaussian | single |' in result.stdout

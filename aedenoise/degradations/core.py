@@ -167,6 +167,8 @@ def build_single(spec) -> Callable[[jax.Array, jax.Array], jax.Array]:
     raise DegradationError(
         f'unknown degradation kind {kind!r}; known: {", ".join(sorted(REGISTRY) + list(COMPOSITIONS))}')
   fn = REGISTRY[kind]
+  # A scalar given on the command line for a field that held a range arrives as a 1-tuple.
+  spec = {k: v[0] if isinstance(v, (tuple, list)) and len(v) == 1 else v for k, v in spec.items()}
   _check_params(kind, fn, spec)
 
   def single(key, x):
