@@ -1,15 +1,19 @@
-"""aedenoise command line: flags in, one library call out. See README.md for every mode."""
+"""aedenoise: image-restoration autoencoders in JAX/Flax.
+
+  python main.py --config=configs/MODEL.py[:VARIANT] --workdir=DIR [--mode=MODE] [--config.a.b=v]
+
+Modes: train (default; resumes from DIR), eval, summary, import (a PyTorch state dict into DIR),
+degrade (--input, --output), score (--input, --reference). Variants, comma-separated: quick,
+degradation=PRESET. Any config field is overridden with --config.FIELD=VALUE, e.g.
+--config.batch_size=32 --config.degradation.options.gaussian.sigma=0.1. See README.md.
+"""
 import sys
-
-from aedenoise import hostenv
-
-hostenv.use_huge_pages()  # may re-execute this process once; see aedenoise/hostenv.py
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from aedenoise import cli
+from aedenoise import cli, hostenv
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Config file, e.g. configs/dual_skip.py[:quick].',
@@ -33,6 +37,7 @@ flags.DEFINE_string('coordinator_address', '', 'host:port of process 0, for a mu
                     'started by hand (TPU pods and SLURM are detected without it).')
 flags.DEFINE_integer('num_processes', 0, 'Processes in a multi-process run.')
 flags.DEFINE_integer('process_id', -1, 'This process, 0..num_processes-1.')
+flags.DEFINE_integer('distributed_timeout', 300, 'Seconds to wait for all processes to join.')
 
 
 def main(argv):
@@ -44,8 +49,13 @@ def main(argv):
     logging.flush()
     for line in str(e).splitlines() or ['']:  # one line per problem
       print(f'error: {line}', file=sys.stderr)
-    sys.exit(2)
+    sys.exit(getattr(e, 'exit_code', 2))
+  except KeyboardInterrupt:  # outside training, where Ctrl-C has nothing to save
+    logging.flush()
+    print('error: interrupted', file=sys.stderr)
+    sys.exit(130)
 
 
 if __name__ == '__main__':
+  hostenv.use_huge_pages()  # may re-execute this process once; see aedenoise/hostenv.py
   app.run(main, flags_parser=cli.parse_flags)

@@ -11,7 +11,10 @@ Three items per step, so that each reader takes only what it needs:
   optimizer, is refused with one line instead of failing deep inside a restore.
 
 Saves are atomic (Orbax writes a temporary directory and renames it), so a run killed mid-save
-resumes from the previous checkpoint.
+resumes from the previous checkpoint. Each save also records a SHA-256 of every saved array in its
+`meta`; a restore verifies it, and a checkpoint that does not load or verify (truncated or flipped
+files, a missing metadata file, an empty step folder) is moved aside to `<step>.damaged` with a
+warning, and the next older one is used.
 """
 from __future__ import annotations
 
@@ -22,8 +25,30 @@ import os
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+from absl import logging
 
 from aedenoise.errors import UserError
+
+
+class DamagedCheckpoint(Exception):
+  """A saved step that does not load, or whose arrays do not match their recorded checksums."""
+
+
+def _host(leaf) -> np.ndarray:
+  """The value of a (replicated) array on this host, without gathering from other hosts."""
+  if isinstance(leaf, jax.Array):
+    return np.asarray(leaf.addressable_data(0))
+  return np.asarray(leaf)
+
+
+def checksum(tree) -> str:
+  """SHA-256 of a tree's paths, dtypes, shapes and bytes."""
+  digest = hashlib.sha256()
+  for path, leaf in jax.tree_util.tree_leaves_with_path(tree):
+    value = _host(leaf)
+    digest.update(f'{jax.tree_util.keystr(path)}:{value.dtype}:{value.shape};'.encode())
+    digest.update(np.ascontiguousarray(value).tobytes())
+  return digest.hexdigest()
 
 def _shapes(tree) -> dict[str, list[int]]:
   return {jax.tree_util.keystr(path): list(np.shape(leaf))
@@ -68,6 +93,22 @@ def inference_variables(variables: dict, ema: bool = True) -> dict:
   return out
 
 
+def _first_line(e: BaseException) -> str:
+  lines = str(e).strip().splitlines()
+  return f'{type(e).__name__}: {lines[0][:200] if lines else ""}'
+
+
+def _check_optimizer(workdir: str, saved: dict, wanted: dict) -> None:
+  if saved == wanted:
+    return
+  what = (f"optimizer {saved['name']!r}, but the config asks for {wanted['name']!r}"
+          if saved['name'] != wanted['name'] else
+          f"optimizer {saved['name']!r} with another state layout (EMA or momentum settings "
+          f"that change the optimizer's state)")
+  raise UserError(f'{workdir} was trained with {what}; resume with the same optimizer, or start '
+                  f'a new --workdir (--mode=eval works with any optimizer)')
+
+
 def _model_mismatch(saved: dict, wanted: dict) -> str | None:
   if saved.get('model') != wanted['model'] or saved.get('architecture') != wanted['architecture']:
     return (f"holds a checkpoint of model {saved.get('model')!r} "
@@ -95,66 +136,95 @@ class Checkpointer:
 
   def save(self, state, meta: dict) -> None:
     step = int(jax.device_get(state.step))
-    train = {'step': state.step, 'opt_state': state.opt_state}
+    model, train = model_variables(state), {'step': state.step, 'opt_state': state.opt_state}
+    meta = dict(meta, checksums={'model': checksum(model), 'train': checksum(train)})
     self._manager.save(step, args=ocp.args.Composite(
-        model=ocp.args.StandardSave(model_variables(state)), train=ocp.args.StandardSave(train),
+        model=ocp.args.StandardSave(model), train=ocp.args.StandardSave(train),
         meta=ocp.args.JsonSave(meta)))
 
   def read_meta(self, step: int) -> dict:
     try:
-      return self._manager.restore(step, args=ocp.args.Composite(
+      meta = self._manager.restore(step, args=ocp.args.Composite(
           meta=ocp.args.JsonRestore()))['meta']
-    except (FileNotFoundError, KeyError, ValueError) as e:
-      raise UserError(f'{self.directory}/{step} is not a checkpoint of this version of aedenoise '
-                      f'({type(e).__name__}); use another --workdir') from None
+    except Exception as e:  # pylint: disable=broad-except
+      raise DamagedCheckpoint(f'its description does not load ({_first_line(e)})') from None
+    if not isinstance(meta, dict) or 'checksums' not in meta:
+      raise DamagedCheckpoint('its description is incomplete (not written by this version?)')
+    return meta
 
-  def check_model(self, meta: dict, step: int | None = None) -> int | None:
-    """The step to restore (None: nothing saved); UserError for another model's checkpoint."""
-    step = self.latest_step() if step is None else step
-    if step is None:
-      return None
-    problem = _model_mismatch(self.read_meta(step), meta)
+  def _check_model(self, step: int, wanted: dict) -> dict:
+    meta = self.read_meta(step)
+    problem = _model_mismatch(meta, wanted)
     if problem:
       raise UserError(f'{self.workdir} {problem}; use another --workdir')
-    return step
+    return meta
 
-  def restore_variables(self, meta: dict, abstract: dict, step: int | None = None):
-    """(step, model variables) of the newest (or given) checkpoint, laid out like `abstract`
-    (a tree of ShapeDtypeStructs with shardings); (None, None) if nothing is saved."""
-    step = self.check_model(meta, step)
-    if step is None:
-      return None, None
-    saved = self._manager.item_metadata(step)['model']
-    abstract = {k: v for k, v in abstract.items() if k in saved}
-    if 'ema_params' in saved and 'ema_params' not in abstract:
-      abstract['ema_params'] = abstract['params']
-    variables = self._manager.restore(step, args=ocp.args.Composite(
-        model=ocp.args.StandardRestore(abstract)))['model']
-    return step, variables
+  def _restore_item(self, step: int, meta: dict, name: str, abstract):
+    try:
+      value = self._manager.restore(step, args=ocp.args.Composite(
+          **{name: ocp.args.StandardRestore(abstract)}))[name]
+    except Exception as e:  # pylint: disable=broad-except
+      raise DamagedCheckpoint(f'its {name} arrays do not load ({_first_line(e)})') from None
+    if checksum(value) != meta['checksums'][name]:
+      raise DamagedCheckpoint(f'its {name} arrays differ from what was saved (checksum mismatch)')
+    return value
+
+  def _newest_good(self, load):
+    """(step, load(step)) for the newest step that loads and verifies; damaged steps are moved
+    aside with a warning. (None, None) if nothing is saved."""
+    damaged = []
+    self._manager.reload()
+    for step in sorted(self._manager.all_steps(), reverse=True):
+      try:
+        return step, load(step)
+      except DamagedCheckpoint as e:
+        damaged.append(f'step {step}: {e}')
+        logging.warning('checkpoint %d in %s is damaged and was skipped: %s', step,
+                        self.directory, e)
+        self._set_aside(step)
+    if damaged:
+      raise UserError(f'no usable checkpoint in {self.directory} ({"; ".join(damaged)}); the '
+                      f'damaged ones were moved aside to <step>.damaged, so the next run starts '
+                      f'from step 0')
+    return None, None
+
+  def _set_aside(self, step: int) -> None:
+    if jax.process_index() == 0:
+      source = os.path.join(self.directory, str(step))
+      target, n = f'{source}.damaged', 1
+      while os.path.exists(target):
+        target, n = f'{source}.damaged{n}', n + 1
+      if os.path.exists(source):
+        os.rename(source, target)
+    self._manager.reload()
+
+  def restore_variables(self, meta: dict, abstract: dict):
+    """(step, model variables) of the newest good checkpoint, laid out like `abstract` (a tree of
+    ShapeDtypeStructs with shardings); (None, None) if nothing is saved."""
+    def load(step):
+      saved = self._check_model(step, meta)
+      wanted = {k: v for k, v in abstract.items() if k in ('params', 'batch_stats')}
+      if saved['optimizer'].get('ema'):
+        wanted['ema_params'] = abstract['params']
+      return self._restore_item(step, saved, 'model', wanted)
+    return self._newest_good(load)
 
   def restore_train(self, state, meta: dict):
-    """`state` restored from the newest checkpoint, placed like `state`; None if none is saved.
-    Refused with one line when the saved optimizer state does not fit the configured one."""
-    step = self.check_model(meta)
-    if step is None:
-      return None
-    saved = self.read_meta(step)['optimizer']
-    wanted = meta['optimizer']
-    if saved != wanted:
-      what = (f"optimizer {saved['name']!r}, but the config asks for {wanted['name']!r}"
-              if saved['name'] != wanted['name'] else
-              f"optimizer {saved['name']!r} with another state layout (EMA, momentum or "
-              f"gradient-clipping settings that change the optimizer's state)")
-      raise UserError(f'{self.workdir} was trained with {what}; resume with the same optimizer, '
-                      f'or start a new --workdir (--mode=eval works with any optimizer)')
+    """`state` restored from the newest good checkpoint, placed like `state`; None if none is
+    saved. Refused with one line when the saved optimizer state does not fit the configured one."""
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
-    restored = self._manager.restore(step, args=ocp.args.Composite(
-        model=ocp.args.StandardRestore(model_variables(abstract)),
-        train=ocp.args.StandardRestore({'step': abstract.step, 'opt_state': abstract.opt_state})))
-    model, train = restored['model'], restored['train']
-    return state.replace(step=train['step'], opt_state=train['opt_state'], params=model['params'],
-                         batch_stats=model.get('batch_stats', state.batch_stats),
-                         ema_params=model.get('ema_params', state.ema_params))
+
+    def load(step):
+      saved = self._check_model(step, meta)
+      _check_optimizer(self.workdir, saved['optimizer'], meta['optimizer'])
+      model = self._restore_item(step, saved, 'model', model_variables(abstract))
+      train = self._restore_item(step, saved, 'train',
+                                 {'step': abstract.step, 'opt_state': abstract.opt_state})
+      return state.replace(step=train['step'], opt_state=train['opt_state'],
+                           params=model['params'],
+                           batch_stats=model.get('batch_stats', state.batch_stats),
+                           ema_params=model.get('ema_params', state.ema_params))
+    return self._newest_good(load)[1]
 
   def wait(self) -> None:
     self._manager.wait_until_finished()

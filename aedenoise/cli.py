@@ -32,10 +32,17 @@ def _require(flags, *names):
     raise UserError(f'--mode={flags.mode} needs {" and ".join(missing)}')
 
 
-def _config(config):
-  if config is None:
-    raise UserError('--config is required, e.g. --config=configs/dual_skip.py')
-  return config
+def _config(config, workdir: str | None = None):
+  """The config given, or else the one the workdir's newest run was trained with."""
+  if config is not None:
+    return config
+  if workdir:
+    from aedenoise import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+    found = workdir_lib.load_config(workdir)
+    if found is not None:
+      return found
+  raise UserError('--config is required, e.g. --config=configs/dual_skip.py (eval can also read '
+                  'the config.json of a --workdir that holds one)')
 
 
 def run(mode: str, config, flags) -> None:
@@ -53,7 +60,7 @@ def run(mode: str, config, flags) -> None:
     conv = metrics.Convention.from_config(config.eval) if config is not None else metrics.Convention()
     scoring.score_folders(flags.input, flags.reference, conv)
     return
-  config = _config(config)
+  config = _config(config, flags.workdir if mode in ('eval', 'summary') else None)
   if mode == 'summary':
     state.validate(config)
     model = state.create_model(config)
@@ -62,7 +69,8 @@ def run(mode: str, config, flags) -> None:
     print(summary.format_table(config.model, shape, rows, total))
     return
   _require(flags, 'workdir')
-  parallel.initialize_distributed(flags.coordinator_address, flags.num_processes, flags.process_id)
+  parallel.initialize_distributed(flags.coordinator_address, flags.num_processes, flags.process_id,
+                                  flags.distributed_timeout)
   if mode == 'train':
     train.train_and_evaluate(config, flags.workdir)
   elif mode == 'eval':
@@ -94,6 +102,10 @@ def parse_flags(argv: list[str]) -> list[str]:
     problem = lines[0] if len(lines) == 1 else f'{lines[0]} {lines[-1]}'
   except OSError as e:  # the config file does not load
     problem = f'cannot load the config file: {str(e).strip().splitlines()[-1].strip()}'
+  except (SyntaxError, ImportError) as e:  # the config file itself does not compile or import
+    where = f' (line {e.lineno})' if isinstance(e, SyntaxError) and e.lineno else ''
+    text = e.msg if isinstance(e, SyntaxError) else str(e)
+    problem = f'cannot load the config file: {type(e).__name__}: {text}{where}'
   except (AttributeError, KeyError) as e:  # an override naming a field the config lacks
     import re  # pylint: disable=g-import-not-at-top
     field = re.search(r'[A-Za-z_]\w*', str(e)).group(0)

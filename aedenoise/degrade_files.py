@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from aedenoise import degradations
+from aedenoise import workdir as workdir_lib
 from aedenoise.errors import UserError
 from input_pipeline import images as image_io
 
@@ -151,20 +152,12 @@ def degrade_image(spec, seed: int, relative_path: str, pixels: np.ndarray) -> np
   return np.asarray(fn(image_key(seed, relative_path), jnp.asarray(pixels, jnp.float32) / 255.0))
 
 
-def check_output_dir(input_dir: str, output_dir: str, what: str) -> None:
-  """UserError unless OUT lies outside IN and IN outside OUT (outputs would mix with inputs)."""
-  src, dst = os.path.realpath(input_dir), os.path.realpath(output_dir)
-  if dst == src or dst.startswith(src + os.sep) or src.startswith(dst + os.sep):
-    raise UserError(f'--output must lie outside --input and not contain it ({what} would mix '
-                    f'with the originals)')
-
-
 def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
                    channels: int | None = None) -> int:
   """Writes OUT/<relative name>.png for every image under IN; returns how many were written."""
   if not os.path.isdir(input_dir):
     raise UserError(f'--input {input_dir} is not a folder')
-  check_output_dir(input_dir, output_dir, 'degraded copies')
+  workdir_lib.check_separate(input_dir, output_dir)
   names = image_io.list_images(input_dir)
   if not names:
     raise UserError(f'no images under {input_dir}')
@@ -179,7 +172,11 @@ def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
       unreadable.append(rel)
       continue
     out = degrade_image(spec, seed, rel, pixels)
-    image_io.write_image(os.path.join(output_dir, targets[rel]), out)
+    try:
+      image_io.write_image(os.path.join(output_dir, targets[rel]), out)
+    except OSError as e:
+      raise UserError(f'cannot write {os.path.join(output_dir, targets[rel])}: '
+                      f'{e.strerror or e}') from None
   if unreadable:
     raise UserError(f'{len(unreadable)} of {len(names)} files could not be read (listed above)')
   return len(names)

@@ -8,3 +8,11 @@ class UserError(Exception):
 
 class TrainingDiverged(UserError):
   """The loss became NaN or Inf; the last good checkpoint is kept."""
+
+
+class Interrupted(UserError):
+  """SIGINT or SIGTERM stopped training after saving a checkpoint; exits with 128 + the signal."""
+
+  def __init__(self, message: str, signum: int):
+    super().__init__(message)
+    self.exit_code = 128 + int(signum)

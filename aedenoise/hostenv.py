@@ -20,14 +20,21 @@ Peak memory is unchanged (10.2 GB for dual_skip at batch 128). Keeping freed mem
 instead (mallopt: one arena, no mmap, no trimming) also avoids the faults but fragments the heap:
 dual at batch 64 grew to 9.4 GB instead of 5.2 GB, and at batch 128 past 24 GB.
 
-Called first thing by main.py and the benchmarks. AEDENOISE_MALLOC=default turns it off.
+Called by main.py only when it runs as a program (never on import, so `import main` or a notebook
+is left alone) and by the benchmarks; skipped where JAX is set to run on an accelerator. The
+re-executed process puts the user's own GLIBC_TUNABLES back in its environment at once, so the
+processes it starts do not inherit the setting. AEDENOISE_MALLOC=default turns it off.
 """
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import sys
 
 TUNABLE = 'glibc.malloc.hugetlb=1'
+_BEFORE = 'AEDENOISE_TUNABLES_BEFORE'  # the user's GLIBC_TUNABLES, carried across the re-execution
+_enabled_here = False
 
 
 def _glibc_version() -> tuple[int, ...] | None:
@@ -48,19 +55,39 @@ def _hugetlb_setting() -> str | None:
 
 
 def huge_pages_enabled() -> bool:
-  return _hugetlb_setting() not in (None, '0')
+  return _enabled_here or _hugetlb_setting() not in (None, '0')
+
+
+def _accelerator_configured() -> bool:
+  """Whether JAX will run on a GPU/TPU here: named in JAX_PLATFORMS, or a plugin is installed."""
+  platforms = os.environ.get('JAX_PLATFORMS', '').lower()
+  if platforms and not platforms.startswith('cpu'):
+    return True
+  plugins = ('jax_cuda12_plugin', 'jax_cuda13_plugin', 'jax_rocm60_plugin', 'libtpu')
+  return any(importlib.util.find_spec(p) is not None for p in plugins)
 
 
 def use_huge_pages() -> None:
   """Re-executes this process with `glibc.malloc.hugetlb=1` unless it has it already (or cannot
   have it). Returns only when no re-execution is needed; the process id stays the same."""
-  if os.environ.get('AEDENOISE_MALLOC', '') == 'default' or _hugetlb_setting() is not None:
+  global _enabled_here
+  if _BEFORE in os.environ:  # re-executed: glibc has read the tunable; children get the original
+    before = json.loads(os.environ.pop(_BEFORE))
+    if before is None:
+      os.environ.pop('GLIBC_TUNABLES', None)
+    else:
+      os.environ['GLIBC_TUNABLES'] = before
+    _enabled_here = True
+    return
+  if (os.environ.get('AEDENOISE_MALLOC', '') == 'default' or _hugetlb_setting() is not None
+      or _accelerator_configured()):
     return  # turned off, or the user chose a hugetlb setting: keep theirs
   version = _glibc_version()
   if version is None or version < (2, 35):
     return
   tunables = os.environ.get('GLIBC_TUNABLES', '')
-  env = dict(os.environ, GLIBC_TUNABLES=f'{tunables}:{TUNABLE}' if tunables else TUNABLE)
+  env = dict(os.environ, GLIBC_TUNABLES=f'{tunables}:{TUNABLE}' if tunables else TUNABLE,
+             **{_BEFORE: json.dumps(os.environ.get('GLIBC_TUNABLES'))})
   sys.stdout.flush()
   sys.stderr.flush()
   try:

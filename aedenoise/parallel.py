@@ -5,6 +5,10 @@ Everything about devices lives here; models and the step are written for one (gl
 """
 from __future__ import annotations
 
+import os
+import sys
+import threading
+
 import jax
 import numpy as np
 from absl import logging
@@ -14,20 +18,63 @@ from aedenoise.errors import UserError
 
 
 def initialize_distributed(coordinator_address: str = '', num_processes: int = 0,
-                           process_id: int = -1) -> None:
+                           process_id: int = -1, timeout_s: int = 300) -> None:
   """Joins a multi-process run: explicit flags for a local test, else auto-detection (TPU pods,
-  SLURM) when the environment names a cluster. A single process needs nothing."""
+  SLURM) when the environment names a cluster. A single process needs nothing. Peers that do not
+  join within `timeout_s` end the run with one line."""
   if coordinator_address:
-    jax.distributed.initialize(coordinator_address=coordinator_address,
-                               num_processes=num_processes, process_id=process_id)
+    if num_processes < 2 or not 0 <= process_id < num_processes:
+      raise UserError(f'--coordinator_address needs --num_processes >= 2 and --process_id in '
+                      f'0..{max(num_processes - 1, 0)}; got {num_processes} and {process_id}')
+    logging.info('process %d of %d: waiting up to %d s for the others at %s', process_id,
+                 num_processes, timeout_s, coordinator_address)
+    message = (f'the {num_processes} processes did not all join at {coordinator_address} within '
+               f'{timeout_s} s; start every process with the same --coordinator_address and '
+               f'--num_processes, or raise --distributed_timeout')
+    # JAX aborts the whole process (a fatal check in its C++ client) when its own timeout passes,
+    # which no Python handler can turn into a message: a watchdog exits first, with one line.
+    joined = threading.Event()
+    watchdog = threading.Timer(timeout_s, lambda: joined.is_set() or _exit_with(message))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+      jax.distributed.initialize(coordinator_address=coordinator_address,
+                                 num_processes=num_processes, process_id=process_id,
+                                 initialization_timeout=timeout_s + 60)
+    except Exception as e:  # pylint: disable=broad-except
+      first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+      raise UserError(f'{message} ({first})') from None
+    finally:
+      joined.set()
+      watchdog.cancel()
   else:
-    import os  # pylint: disable=g-import-not-at-top
-    cluster_vars = ('SLURM_JOB_ID', 'TPU_WORKER_HOSTNAMES', 'MEGASCALE_COORDINATOR_ADDRESS')
-    if any(v in os.environ for v in cluster_vars):
+    cluster = multi_process_environment(os.environ)
+    if cluster:
+      logging.info('multi-process run (%s): joining the other processes', cluster)
       jax.distributed.initialize()
   if jax.process_count() > 1:
     logging.info('process %d of %d, %d local / %d global devices', jax.process_index(),
                  jax.process_count(), jax.local_device_count(), jax.device_count())
+
+
+def multi_process_environment(env) -> str:
+  """What in the environment says this is one of several processes ('' if nothing does): a
+  SLURM step of more than one task, or a TPU slice of more than one host."""
+  tasks = env.get('SLURM_STEP_NUM_TASKS') or env.get('SLURM_NTASKS') or '1'
+  if 'SLURM_JOB_ID' in env and tasks.isdigit() and int(tasks) > 1:
+    return f'SLURM, {tasks} tasks'
+  hosts = [h for h in env.get('TPU_WORKER_HOSTNAMES', '').split(',') if h.strip()]
+  if len(hosts) > 1:
+    return f'TPU slice, {len(hosts)} hosts'
+  if env.get('MEGASCALE_COORDINATOR_ADDRESS'):
+    return 'multislice TPU'
+  return ''
+
+
+def _exit_with(message: str) -> None:
+  sys.stdout.flush()
+  print(f'error: {message}', file=sys.stderr, flush=True)
+  os._exit(2)  # pylint: disable=protected-access
 
 
 def create_mesh(devices=None) -> Mesh:

@@ -20,6 +20,7 @@ import jax
 import numpy as np
 
 from aedenoise import losses, parallel, state, tiling
+from aedenoise import workdir as workdir_lib
 from aedenoise.errors import UserError
 
 
@@ -114,7 +115,7 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
   from input_pipeline import images as image_io  # pylint: disable=g-import-not-at-top
   if not os.path.isdir(input_dir):
     raise UserError(f'--input {input_dir} is not a folder')
-  degrade_files.check_output_dir(input_dir, output_dir, 'restored images')
+  workdir_lib.check_separate(input_dir, output_dir)
   names = image_io.list_images(input_dir)
   if not names:
     raise UserError(f'no images under {input_dir}')

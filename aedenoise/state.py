@@ -16,7 +16,7 @@ import optax
 from flax.training import train_state
 
 import input_pipeline
-from aedenoise import augment, degradations, losses
+from aedenoise import augment, config_checks, degradations, losses
 from aedenoise.errors import UserError
 from aedenoise.models import MODELS
 
@@ -139,15 +139,10 @@ def probe(config, model) -> dict:
 
 
 def validate(config) -> None:
-  """Fails early, with one line, on config values that would fail later."""
-  for field in ('batch_size', 'num_train_steps', 'log_every_steps', 'checkpoint_every_steps'):
-    if int(config[field]) <= 0:
-      raise UserError(f'{field} must be positive, got {config[field]}')
-  if int(config.data.channels) not in (1, 3):
-    raise UserError(f'data.channels must be 1 or 3, got {config.data.channels}')
-  decay = float(config.get('ema_decay', 0.0))
-  if not 0.0 <= decay < 1.0:
-    raise UserError(f'ema_decay must be in [0, 1) (0 = off), got {decay}')
+  """Fails early, one line per problem, on config values that would fail later: every plain field
+  (config_checks.py), then the model asked whether it can take the configured geometry, the loss,
+  the degradation and the augmentation."""
+  config_checks.check_fields(config)
   compute_dtype(config)
   model = create_model(config)
   shapes = probe(config, model)

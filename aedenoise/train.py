@@ -24,7 +24,8 @@ from absl import logging
 
 import input_pipeline
 from aedenoise import augment, checkpoints, degradations, evaluate, metrics, parallel, reporting
-from aedenoise.errors import TrainingDiverged, UserError
+from aedenoise import workdir as workdir_lib
+from aedenoise.errors import Interrupted, TrainingDiverged, UserError
 from aedenoise.state import (TrainState, compute_dtype, create_model, create_optimizer,
                              create_train_state, init_variables, learning_rate_schedule, objective,
                              validate)
@@ -111,66 +112,121 @@ def _inference(state) -> dict:
   return checkpoints.inference_variables(checkpoints.model_variables(state))
 
 
-def _save_config(config, workdir: str) -> None:
-  with open(os.path.join(workdir, 'config.json'), 'w') as f:
-    f.write(config.to_json_best_effort(indent=2))
-
-
 def _raise_diverged(step: int, checkpointer: checkpoints.Checkpointer) -> None:
   last = checkpointer.latest_step()
   kept = f'last good checkpoint: step {last}' if last is not None else 'no checkpoint was saved'
   raise TrainingDiverged(f'loss became NaN or Inf by step {step}; stopped ({kept}). Lower '
-                         f'learning_rate or set grad_clip_norm, then run again to resume.')
+                         f'learning_rate or set grad_clip_norm (neither changes what a checkpoint '
+                         f'holds), then run again to resume.')
+
+
+def _save(checkpointer: checkpoints.Checkpointer, state, meta: dict, wait: bool = False) -> None:
+  """A checkpoint, with a failed write (full disk, read-only folder) as one line."""
+  try:
+    checkpointer.save(state, meta)
+    if wait:
+      checkpointer.wait()
+  except OSError as e:
+    last = checkpointer.latest_step()
+    raise UserError(f'cannot write a checkpoint in {checkpointer.directory}: '
+                    f'{e.strerror or e}; the newest complete checkpoint is step {last}') from None
+
+
+def _remove_if_empty(path: str, created: bool) -> None:
+  """Undoes the folders a run made before it failed to start (only if they are still empty)."""
+  if not created:
+    return
+  for sub in (os.path.join(path, 'checkpoints'), path):
+    try:
+      os.rmdir(sub)
+    except OSError:
+      pass
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   """Trains (resuming from `workdir` if it holds a checkpoint) and evaluates at the end.
 
-  Returns the final evaluation records and the last logged training metrics.
+  Everything that can refuse the run (config, workdir, checkpoint, data) is checked before the
+  run writes anything. Returns the final evaluation records and the last logged training metrics.
   """
   validate(config)
   main_process = parallel.is_main_process()
   mesh = parallel.create_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
   replicated, batch_sharding = parallel.replicated(mesh), parallel.batch_sharding(mesh)
+  created = not os.path.isdir(workdir)
+  workdir_lib.check_writable(workdir)
+  try:
+    model = create_model(config)
+    state = create_train_state(config, model, create_optimizer(config), replicated)
+    meta = checkpoints.describe_state(config.model, config.optimizer, state)
+    checkpointer = checkpoints.Checkpointer(workdir, keep=config.keep_checkpoints)
+    restored = checkpointer.restore_train(state, meta)
+    if restored is not None:
+      state = restored
+      logging.info('resumed from %s at step %d', checkpointer.directory, int(state.step))
+    start = int(jax.device_get(state.step))
+    eval_set = input_pipeline.load_eval_set(config)
+    batches = None
+    if start < config.num_train_steps:
+      batches = input_pipeline.create_train_iterator(
+          config, start_step=start, put=lambda b: parallel.to_global(b, batch_sharding),
+          process_index=jax.process_index(), process_count=jax.process_count())
+  except BaseException:
+    _remove_if_empty(workdir, created)
+    raise
 
-  model = create_model(config)
-  state = create_train_state(config, model, create_optimizer(config), replicated)
-  meta = checkpoints.describe_state(config.model, config.optimizer, state)
-  checkpointer = checkpoints.Checkpointer(workdir, keep=config.keep_checkpoints)
-  restored = checkpointer.restore_train(state, meta)
-  if restored is not None:
-    state = restored
-    logging.info('resumed from %s at step %d', checkpointer.directory, int(state.step))
-  start = int(jax.device_get(state.step))
-
-  os.makedirs(workdir, exist_ok=True)
+  # The run starts: from here on it writes.
   writer = MetricWriter(workdir, enabled=main_process)
   writer.truncate_after(start)
   if main_process:
-    _save_config(config, workdir)
+    written = workdir_lib.save_config(config, workdir, start)
+    if not written.endswith('config.json'):
+      logging.warning('the config differs from the one in %s/config.json; kept as %s', workdir,
+                      os.path.basename(written))
   logging.info('model %s: %s trainable parameters; %d devices, global batch %d',
                config.model, f"{meta['trainable_parameters']:,}", jax.device_count(),
                config.batch_size)
-
-  eval_set = input_pipeline.load_eval_set(config)
   evaluator = evaluate.Evaluator(model, config, mesh)
-  step_fn = make_train_step(config, model, mesh)
-
   last_logged: dict[str, float] = {}
-  if start < config.num_train_steps:
-    batches = input_pipeline.create_train_iterator(
-        config, start_step=start, put=lambda b: parallel.to_global(b, batch_sharding),
-        process_index=jax.process_index(), process_count=jax.process_count())
-    progress = Progress(start, config.num_train_steps, config.batch_size)
-    pending: list[dict[str, jax.Array]] = []
-    reported_skips = 0
-    try:
+  if batches is not None:
+    state, last_logged = _train(config, state, meta, batches, checkpointer, writer, evaluator,
+                                eval_set, make_train_step(config, model, mesh), start)
+  else:
+    logging.info('workdir already holds a checkpoint at step %d >= num_train_steps', start)
+
+  records, samples = evaluator.run(_inference(state), eval_set)
+  logging.info('evaluation on %s:\n%s', eval_set.name, reporting.markdown_table(records))
+  try:
+    writer.write(int(jax.device_get(state.step)), 'eval',
+                 evaluate.scalars(records, evaluator.method))
+    if main_process:
+      reporting.write_evaluation(os.path.join(workdir, 'eval'), eval_set.name, records, samples,
+                                 config.model, reporting.scored_on(config))
+      reporting.plot_curves(writer.path, os.path.join(workdir, 'curves.png'))
+  except OSError as e:
+    raise UserError(f'cannot write the evaluation into {workdir}: {e.strerror or e} (the table '
+                    f'is in the log above)') from None
+  writer.close()
+  checkpointer.close()
+  return {'eval': records, 'train': last_logged}
+
+
+def _train(config, state, meta, batches, checkpointer, writer, evaluator, eval_set, step_fn,
+           start):
+  """The training loop from `start`: logs, checkpoints, periodic evaluation; SIGINT or SIGTERM
+  save a checkpoint at the step reached and stop with one line."""
+  progress = Progress(start, config.num_train_steps, config.batch_size)
+  pending: list[dict[str, jax.Array]] = []
+  reported_skips = 0
+  last_logged: dict[str, float] = {}
+  try:
+    with workdir_lib.StopRequests() as stop:
       for step in range(start + 1, config.num_train_steps + 1):
         state, step_metrics = step_fn(state, next(batches))
         pending.append(step_metrics)
         is_last = step == config.num_train_steps
-        save_now = step % config.checkpoint_every_steps == 0 or is_last
+        save_now = step % config.checkpoint_every_steps == 0 or is_last or stop.signal
         if step % config.log_every_steps == 0 or is_last:
           scalars = summarize(pending)
           pending = []
@@ -188,26 +244,22 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         elif save_now and not all(jax.device_get([m['finite'] for m in pending])):
           _raise_diverged(step, checkpointer)
         if save_now:
-          checkpointer.save(state, meta)
+          _save(checkpointer, state, meta, wait=bool(stop.signal))
+        if stop.signal:
+          raise Interrupted(f'stopped by {stop.name} at step {step}; its checkpoint is saved: run '
+                            f'the same command again to continue', stop.signal)
         if config.eval_every_steps and step % config.eval_every_steps == 0 and not is_last:
           records, _ = evaluator.run(_inference(state), eval_set)
           writer.write(step, 'eval', evaluate.scalars(records, evaluator.method))
-    finally:
-      batches.close()
+  finally:
+    batches.close()
+    try:
       checkpointer.wait()
-  else:
-    logging.info('workdir already holds a checkpoint at step %d >= num_train_steps', start)
-
-  records, samples = evaluator.run(_inference(state), eval_set)
-  writer.write(int(jax.device_get(state.step)), 'eval', evaluate.scalars(records, evaluator.method))
-  if main_process:
-    reporting.write_evaluation(os.path.join(workdir, 'eval'), eval_set.name, records, samples,
-                               config.model, reporting.scored_on(config))
-    reporting.plot_curves(writer.path, os.path.join(workdir, 'curves.png'))
-  logging.info('evaluation on %s:\n%s', eval_set.name, reporting.markdown_table(records))
-  writer.close()
-  checkpointer.close()
-  return {'eval': records, 'train': last_logged}
+    except OSError as e:
+      raise UserError(f'cannot write a checkpoint in {checkpointer.directory}: {e.strerror or e}; '
+                      f'the newest complete checkpoint is step {checkpointer.latest_step()}'
+                      ) from None
+  return state, last_logged
 
 
 def restore_model(config, workdir: str, mesh):
@@ -243,9 +295,13 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str) -> list
     evaluator = evaluate.Evaluator(model, config, mesh)
     records, samples = evaluator.run(variables, eval_set)
     name = eval_set.name
-  if parallel.is_main_process():
-    reporting.write_evaluation(os.path.join(workdir, 'eval'), name, records, samples,
-                               config.model, reporting.scored_on(config))
-  print(reporting.markdown_table(records))
+  print(reporting.markdown_table(records))  # before writing: a failed write loses no result
   print(json.dumps({'dataset': name, 'step': step}))
+  if parallel.is_main_process():
+    try:
+      reporting.write_evaluation(os.path.join(workdir, 'eval'), name, records, samples,
+                                 config.model, reporting.scored_on(config))
+    except OSError as e:
+      raise UserError(f'cannot write the evaluation into {workdir}/eval: {e.strerror or e} (the '
+                      f'table is printed above)') from None
   return records

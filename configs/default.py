@@ -95,6 +95,7 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   config.data.prefetch = 2              # batches prepared ahead
   config.data.cache_mb = 1024           # decoded training images kept in host memory (0 = off)
   config.data.patches_per_image = 1     # random crops per image and epoch (DnCNN-style patches)
+  config.data.max_pixels = 100_000_000  # larger images (decompression bombs) are skipped and counted
   config.data.tfds_data_dir = ''        # where TFDS keeps prepared datasets ('' = ~/tensorflow_datasets)
   config.data.tfds_manual_dir = ''      # offline: folder holding the files TFDS would download
   config.data.tfds_image_key = ''       # the image feature ('' = 'image' or the only image feature)
@@ -161,6 +162,7 @@ def quick_run(steps: int, batch_size: int, **fields) -> dict:
   return {'num_train_steps': steps, 'batch_size': batch_size, 'log_every_steps': max(steps // 16, 1),
           'checkpoint_every_steps': max(steps // 4, 1), 'eval_every_steps': 0,
           'data.train': 'builtin:dead_leaves', 'data.eval': 'builtin:skimage',
+          'data.train_split': 'all', 'data.eval_split': 'all',
           **{k.replace('__', '.'): v for k, v in fields.items()}}
 
 

@@ -19,10 +19,23 @@ class ImageReadError(Exception):
     self.path, self.reason = path, reason
 
 
+DEFAULT_MAX_PIXELS = 100_000_000
+# Size limits are `max_pixels`' job (read_image, from config.data.max_pixels), checked from the
+# header; PIL's own fixed limit would otherwise refuse large photos with another message.
+Image.MAX_IMAGE_PIXELS = None
+
+
 def list_images(root: str) -> list[str]:
-  """Image files under `root` (recursive), as sorted paths relative to `root`."""
+  """Image files under `root` (recursive, following symlinked folders but never one already
+  visited, so a link loop ends), as sorted paths relative to `root`."""
   found = []
-  for dirpath, dirnames, filenames in os.walk(root):
+  seen = set()
+  for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+    real = os.path.realpath(dirpath)
+    if real in seen:  # a link back to a folder already listed
+      dirnames[:] = []
+      continue
+    seen.add(real)
     dirnames.sort()
     for name in filenames:
       if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith('.'):
@@ -80,12 +93,17 @@ def _opened(path: str):
     raise ImageReadError(path, f'{type(e).__name__}: {e}') from None
 
 
-def read_image(path: str, channels: int) -> np.ndarray:
+def read_image(path: str, channels: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
   """Decode `path` to uint8 (H, W, channels), EXIF orientation applied.
 
-  Raises ImageReadError for anything that is not a complete, decodable image.
+  Raises ImageReadError for anything that is not a complete, decodable image, and for images of
+  more than `max_pixels` pixels (0 = no limit), checked from the header before decoding, so a
+  decompression bomb costs nothing.
   """
   with _opened(path) as img:
+    if max_pixels and img.width * img.height > max_pixels:
+      raise ImageReadError(path, f'{img.width}x{img.height} is more than data.max_pixels = '
+                           f'{max_pixels:,} pixels')
     img.load()
     arr = to_channels(ImageOps.exif_transpose(img), channels)
   if arr.shape[0] < 1 or arr.shape[1] < 1:

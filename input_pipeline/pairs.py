@@ -68,8 +68,10 @@ class PairSource:
   paired = True
 
   def __init__(self, noisy_root: str, clean_root: str, channels: int,
-               pairs: list[tuple[str, str]] | None = None):
+               pairs: list[tuple[str, str]] | None = None,
+               max_pixels: int = image_io.DEFAULT_MAX_PIXELS):
     self.noisy_root, self.clean_root, self.channels = noisy_root, clean_root, channels
+    self.max_pixels = max_pixels
     if pairs is None:
       noisy, clean = FolderSource(noisy_root, channels), FolderSource(clean_root, channels)
       pairs = match_files(noisy_root, noisy.files, clean_root, clean.files)
@@ -89,8 +91,8 @@ class PairSource:
 
   def __getitem__(self, index):
     noisy_path, clean_path = self.paths(index)
-    noisy = image_io.read_image(noisy_path, self.channels)
-    clean = image_io.read_image(clean_path, self.channels)
+    noisy = image_io.read_image(noisy_path, self.channels, self.max_pixels)
+    clean = image_io.read_image(clean_path, self.channels, self.max_pixels)
     try:
       preprocess.input_scale(clean, noisy)
     except ValueError:
@@ -101,7 +103,7 @@ class PairSource:
 
   def subset(self, indices) -> 'PairSource':
     return PairSource(self.noisy_root, self.clean_root, self.channels,
-                      [self.pairs[i] for i in indices])
+                      [self.pairs[i] for i in indices], self.max_pixels)
 
   def checked(self, num_workers: int = 4) -> 'PairSource':
     """Without the pairs of which either file is not a usable image; SourceError if none is left."""

@@ -85,11 +85,13 @@ class FolderSource:
   counted by the loader where they are met.
   """
 
-  def __init__(self, root: str, channels: int, files: list[str] | None = None):
+  def __init__(self, root: str, channels: int, files: list[str] | None = None,
+               max_pixels: int = image_io.DEFAULT_MAX_PIXELS):
     if not os.path.isdir(root):
       raise SourceError(f'folder not found: {root}')
     self.root = root
     self.channels = channels
+    self.max_pixels = max_pixels
     self.files = image_io.list_images(root) if files is None else files
     self.name = os.path.basename(os.path.normpath(root)) or 'folder'
     self.skipped: dict[str, str] = {}
@@ -100,10 +102,11 @@ class FolderSource:
     return len(self.files)
 
   def __getitem__(self, index):
-    return {'target': image_io.read_image(os.path.join(self.root, self.files[index]), self.channels)}
+    path = os.path.join(self.root, self.files[index])
+    return {'target': image_io.read_image(path, self.channels, self.max_pixels)}
 
   def subset(self, files: list[str]) -> 'FolderSource':
-    return FolderSource(self.root, self.channels, files)
+    return FolderSource(self.root, self.channels, files, self.max_pixels)
 
   def checked(self, num_workers: int = 4) -> 'FolderSource':
     """This source without the files that are not usable images; raises SourceError if none is."""
@@ -170,6 +173,7 @@ def open_source(spec: str, data_cfg, split: str):
   pairs and TFDS datasets named without a split, deterministically from `data_cfg.split_seed`."""
   kind, _, arg = spec.partition(':')
   size, channels = tuple(data_cfg.image_size), int(data_cfg.channels)
+  max_pixels = int(data_cfg.get('max_pixels', image_io.DEFAULT_MAX_PIXELS))
   if kind == 'builtin':
     if arg == 'dead_leaves':
       return DeadLeaves(size, channels, seed=int(data_cfg.get('builtin_seed', 0)))
@@ -179,7 +183,7 @@ def open_source(spec: str, data_cfg, split: str):
   if kind == 'folder':
     if not arg:
       raise SourceError('folder source needs a path: folder:PATH')
-    src = FolderSource(os.path.expanduser(arg), channels)
+    src = FolderSource(os.path.expanduser(arg), channels, max_pixels=max_pixels)
     # Split the listed files, then check only the chosen ones: the split does not depend on
     # which files happen to be broken, and a test split is not re-read for a train run.
     src = src.subset(_split(data_cfg, src.files, split)).checked(int(data_cfg.num_workers) * 2)
@@ -190,7 +194,8 @@ def open_source(spec: str, data_cfg, split: str):
     dirs = [d.strip() for d in arg.split(',')]
     if len(dirs) != 2 or not all(dirs):
       raise SourceError(f'pairs source needs two folders: pairs:NOISY_DIR,CLEAN_DIR, got {spec!r}')
-    src = pairs.PairSource(os.path.expanduser(dirs[0]), os.path.expanduser(dirs[1]), channels)
+    src = pairs.PairSource(os.path.expanduser(dirs[0]), os.path.expanduser(dirs[1]), channels,
+                           max_pixels=max_pixels)
     src = src.subset(_split(data_cfg, list(range(len(src))), split))
     src = src.checked(int(data_cfg.num_workers) * 2)
     logging.info('%s: %d pairs (%s split)', spec, len(src), split)

@@ -8,9 +8,11 @@ import pytest
 from aedenoise import hostenv
 from conftest import ROOT
 
+# Prints the GLIBC_TUNABLES that children of the process would inherit.
 SCRIPT = ('import os, sys; sys.path.insert(0, sys.argv[1]); print("start", flush=True); '
           'from aedenoise import hostenv; hostenv.use_huge_pages(); '
-          'print(os.getpid(), repr(os.environ.get("GLIBC_TUNABLES")), sys.argv[2])')
+          'print(os.getpid(), hostenv.huge_pages_enabled(), '
+          'repr(os.environ.get("GLIBC_TUNABLES")), sys.argv[2])')
 
 
 def _run(**env):
@@ -27,13 +29,22 @@ def _run(**env):
 def test_reexecutes_once_with_the_tunable_and_keeps_pid_and_arguments():
   out, same_pid = _run(GLIBC_TUNABLES='glibc.malloc.arena_max=4')
   assert out[:2] == ['start', 'start'] and len(out) == 3 and same_pid  # ran twice, one process
-  assert out[2].split()[1:] == ["'glibc.malloc.arena_max=4:glibc.malloc.hugetlb=1'", 'arg']
+  # Re-executed with the tunable; its children get the user's own setting back.
+  assert out[2].split()[1:] == ['True', "'glibc.malloc.arena_max=4'", 'arg']
 
 
 def test_can_be_turned_off():
   out, same_pid = _run(AEDENOISE_MALLOC='default', GLIBC_TUNABLES=None)
   assert out[0] == 'start' and len(out) == 2 and same_pid
-  assert out[1].split()[1:] == ['None', 'arg']
+  assert out[1].split()[1:] == ['False', 'None', 'arg']
+
+
+def test_importing_main_does_not_reexecute():
+  result = subprocess.run([sys.executable, '-c', 'import os; pid = os.getpid(); import main; '
+                           'print(pid == os.getpid(), os.environ.get("GLIBC_TUNABLES"))'],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={k: v for k, v in os.environ.items() if k != 'GLIBC_TUNABLES'})
+  assert result.stdout.split() == ['True', 'None'], result.stderr[-2000:]
 
 
 def test_a_users_own_hugetlb_setting_is_kept(monkeypatch):

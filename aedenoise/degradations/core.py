@@ -20,6 +20,7 @@ own key, never on the batch it sits in or on how that batch is sharded.
 from __future__ import annotations
 
 import inspect
+import math
 from typing import Any, Callable, Mapping
 
 import jax
@@ -82,9 +83,13 @@ def _check_value(fn, name, value) -> str | None:
     lo, hi = value
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)) or lo > hi:
       return f'{name} range must be (low, high) numbers, got {value!r}'
+    if not all(math.isfinite(v) for v in (lo, hi)):
+      return f'{name} range must be finite, got {value!r}'
     return None
   if not isinstance(value, (int, float)):
     return f'{name} must be a number or a (low, high) pair, got {value!r}'
+  if not math.isfinite(value):
+    return f'{name} must be finite, got {value!r}'
   return None
 
 
@@ -162,6 +167,8 @@ def build_single(spec) -> Callable[[jax.Array, jax.Array], jax.Array]:
     raise DegradationError(
         f'unknown degradation kind {kind!r}; known: {", ".join(sorted(REGISTRY) + list(COMPOSITIONS))}')
   fn = REGISTRY[kind]
+  # A scalar given on the command line for a field that held a range arrives as a 1-tuple.
+  spec = {k: v[0] if isinstance(v, (tuple, list)) and len(v) == 1 else v for k, v in spec.items()}
   _check_params(kind, fn, spec)
 
   def single(key, x):
