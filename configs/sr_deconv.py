@@ -18,5 +18,5 @@ RECIPE = {**default.CATS_VS_DOGS, 'degradation': default.presets.PRESETS['sr_x2'
 
 def get_config(arg=None):
   return default.get_config(arg, model='sr_deconv', recipe=RECIPE, quick=default.quick_run(
-      1500, 16, learning_rate=3e-3, data__image_size=(96, 96), data__fit='crop', data__num_eval=48,
+      2000, 16, learning_rate=3e-3, data__image_size=(96, 96), data__fit='crop', data__num_eval=48,
       eval__batch_size=16))
