@@ -12,6 +12,12 @@ is the same operator with the kernel stored flipped, so the function space is th
 
 All layers have stride 1, so the model is fully convolutional: it restores images of any size
 (the study resized to 256x256x3). 3,023,235 parameters.
+
+One deliberate difference from Keras: the last layer's kernel starts at zero (Keras: Glorot
+uniform; the other layers keep Flax's LeCun normal), so the untrained network is the identity and
+scores exactly the noisy input; training can then only start from there. With a random last layer
+the untrained output is the input plus a large random linear image (about 16 dB on SIDD crops) and
+a short run spends its steps undoing that. Parameter count and function space are unchanged.
 """
 from __future__ import annotations
 
@@ -50,5 +56,5 @@ class SiddLinearAutoEncoder(nn.Module):
       if name in SKIPS:
         y = y + saved[SKIPS[name]]
     y = layers.ConvTranspose(x.shape[-1], (3, 3), padding='SAME', impl=self.conv_impl,
-                             name='deconv_1')(y)
+                             kernel_init=nn.initializers.zeros_init(), name='deconv_1')(y)
     return x + y
