@@ -24,7 +24,7 @@ def loss_curves(path: str, curves: list[dict], loss_label: str) -> None:
     loss_label: the y axis, naming the loss and its unit.
   """
   plt = _pyplot()
-  fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
+  fig, axes = plt.subplots(1, 2, figsize=(14, 5), sharey=True)
   latents = sorted({c['latent'] for c in curves}, reverse=True)
   colours = dict(zip(latents, ('tab:blue', 'tab:orange', 'tab:green', 'tab:red', 'tab:purple')))
   for ax, key, title in zip(axes, ('train', 'val'), ('training loss', 'validation loss')):
@@ -38,7 +38,8 @@ def loss_curves(path: str, curves: list[dict], loss_label: str) -> None:
     ax.set_yscale('log')
     ax.grid(True, which='both', alpha=0.3)
   axes[0].set_ylabel(loss_label)
-  axes[1].legend(title='model (line: depth, colour: latent)', fontsize=8, loc='upper right')
+  axes[1].legend(title='model\n(line: depth,\ncolour: latent)', fontsize=8, loc='upper left',
+                 bbox_to_anchor=(1.02, 1.0))  # outside the axes: never over a curve
   fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)
