@@ -65,17 +65,26 @@ def _read_json(path: str):
     return json.load(f)
 
 
-def evaluate_test(config, workdir: str) -> dict:
-  """Scores the newest checkpoint in `workdir` on `config.data.test`; writes eval/<test set>.* and
-  `test.json` {'step', 'dataset', 'records'}."""
-  from aedenoise import evaluate, parallel, reporting, train
+def for_test_split(config):
+  """`config` evaluating on the test split: `data.test`, whole, or its first `data.num_test`."""
+  out = copy.deepcopy(config)
+  out.data.eval, out.data.eval_split = config.data.test, 'all'
+  out.data.num_eval = int(config.data.get('num_test', 0))
+  return out
+
+
+def load_test_set(config):
   import input_pipeline
-  test_config = copy.deepcopy(config)
-  test_config.data.eval, test_config.data.eval_split = config.data.test, 'all'
-  test_config.data.num_eval = 0
+  return input_pipeline.load_eval_set(for_test_split(config))
+
+
+def evaluate_test(config, workdir: str, eval_set) -> dict:
+  """Scores the newest checkpoint in `workdir` on `eval_set` (`load_test_set`); writes
+  eval/<test set>.* and `test.json` {'step', 'dataset', 'records'}."""
+  from aedenoise import evaluate, parallel, reporting, train
+  test_config = for_test_split(config)
   mesh = parallel.create_mesh()
   model, step, variables = train.restore_model(test_config, workdir, mesh)
-  eval_set = input_pipeline.load_eval_set(test_config)
   records, samples = evaluate.Evaluator(model, test_config, mesh).run(variables, eval_set)
   reporting.write_evaluation(os.path.join(workdir, 'eval'), eval_set.name, records, samples,
                              config.model)
@@ -85,15 +94,16 @@ def evaluate_test(config, workdir: str) -> dict:
   return result
 
 
-def run_model(config, workdir: str) -> None:
-  """Trains (or resumes) one model and scores it on the test split, unless it is finished."""
-  from aedenoise import train
+def is_finished(config, workdir: str) -> bool:
   done = _read_json(os.path.join(workdir, TEST_FILE))
-  if done is not None and done['step'] >= config.num_train_steps:
-    logging.info('%s: finished (step %d), skipped', config.model, done['step'])
-    return
+  return done is not None and done['step'] >= config.num_train_steps
+
+
+def run_model(config, workdir: str, test_set) -> None:
+  """Trains (or resumes) one model and scores it on `test_set`."""
+  from aedenoise import train
   train.train_and_evaluate(config, workdir)
-  evaluate_test(config, workdir)
+  evaluate_test(config, workdir, test_set)
 
 
 def _model_row(records: list[dict], model: str) -> dict:
@@ -167,11 +177,17 @@ def run_grid(config, workdir: str, models: list[str]) -> list[dict]:
     raise UserError('the config has no data.test (the test split to score each model on); '
                     'use configs/mnist_dae.py')
   os.makedirs(workdir, exist_ok=True)
-  for name in models:
+  test_set = None  # read once, for every model that needs it
+  for i, name in enumerate(models):
     model_config = copy.deepcopy(config)
     model_config.model = name
-    logging.info('grid: %s (%d of %d)', name, models.index(name) + 1, len(models))
-    run_model(model_config, os.path.join(workdir, name))
+    if is_finished(model_config, os.path.join(workdir, name)):
+      logging.info('grid: %s is finished, skipped', name)
+      continue
+    logging.info('grid: %s (%d of %d)', name, i + 1, len(models))
+    if test_set is None:
+      test_set = load_test_set(config)
+    run_model(model_config, os.path.join(workdir, name), test_set)
   rows, curves = collect(config, workdir, models)
   loss_label = f'{config.loss.upper()} loss (mean per pixel, images in [0, 1])'
   grid_plots.loss_curves(os.path.join(workdir, 'loss_curves.png'), curves, loss_label)
