@@ -183,7 +183,7 @@ class Evaluator:
           for k, v in zip(METRICS + (LOSS,), values):
             acc[k] += float(np.sum(np.asarray(v)[valid]))
         if start == 0:
-          g = min(self.grid_images, n)
+          g = min(self.grid_images, n, self.batch)  # the grid comes from the first batch
           degraded, restored = jax.device_get((out['degraded'][:g], out['restored'][:g]))
           samples[name] = np.stack([np.asarray(degraded), np.asarray(restored),
                                     targets[:g].astype(np.float32) / 255.0], axis=1)

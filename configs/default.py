@@ -81,6 +81,7 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   config.data.train = 'builtin:dead_leaves'
   config.data.eval = 'builtin:skimage'
   config.data.image_size = (100, 100)   # (height, width) of the targets (an SR model's input is smaller)
+  config.data.eval_image_size = ()      # evaluation crops if not image_size (fully conv. models)
   config.data.channels = 1              # 1 = grayscale (ITU-R 601 luma), 3 = RGB
   config.data.fit = 'crop'              # 'crop' (random in training, centred in eval) or 'resize'
   config.data.resize_method = 'bicubic' # for fit='resize': nearest/bilinear/bicubic/lanczos/box

@@ -66,7 +66,9 @@ def load_eval_set(config, spec: str | None = None) -> EvalSet:
   spec = spec or data.eval
   source = open_source(spec, data, data.eval_split)
   skipped: dict = {}
-  examples = load_examples(source, data.image_size, data.fit, data.resize_method,
+  # A fully convolutional model may train on small crops and be scored on large ones.
+  size = tuple(data.get('eval_image_size') or data.image_size)
+  examples = load_examples(source, size, data.fit, data.resize_method,
                            limit=data.num_eval, skipped=skipped)
   if skipped:
     logging.warning('%s: skipped %d unreadable image(s) when loading the evaluation set: %s', spec,

@@ -17,6 +17,8 @@ import functools
 
 from aedenoise.models import cifar_autoencoders as cifar
 from aedenoise.models import image_quality as iq
+from aedenoise.models import mnist_dae
+from aedenoise.models.sidd_linear import SiddLinearAutoEncoder
 from aedenoise.models.dual_autoencoders import DualAutoEncoder
 
 MODELS = {
@@ -38,4 +40,9 @@ MODELS = {
     'cifar_vae': functools.partial(iq.VariationalAutoEncoder),
     'sr_deconv': functools.partial(iq.DeconvSuperResolution),
     'sr_resnet': functools.partial(iq.ResNetSuperResolution),
+    # Khan et al. 2021, linear conv autoencoder for real (SIDD) noise (256x256x3).
+    'sidd_linear_ae': functools.partial(SiddLinearAutoEncoder),
+    # Lalaj, MNIST denoising autoencoders, depth {1, 3, 5} x latent {13, 8, 5} (28x28x1).
+    **{name: functools.partial(mnist_dae.MnistDenoisingAutoEncoder, **spec)
+       for name, spec in mnist_dae.specs().items()},
 }

@@ -1,0 +1,221 @@
+"""Trains the MNIST study's depth x latent grid one model after another, then draws its figures.
+
+    python -m aedenoise.grid --config=configs/mnist_dae.py[:quick] --workdir=W [--models=d1_l13,d5_l8]
+
+Why a runner instead of nine commands: the study's result is the comparison, so one command trains
+every model (or the subset named) into `W/<model>/` with the ordinary `train_and_evaluate` (each
+resumes like a single run), scores each on the test split `config.data.test` (`W/<model>/test.json`,
+which also marks the model finished, so a re-run skips it), and writes `W/loss_curves.png`,
+`W/test_loss.png`, `W/grid.md` and `W/grid.csv` from everything finished so far.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import os
+import sys
+
+from aedenoise import hostenv
+
+if __name__ == '__main__':
+  hostenv.use_huge_pages()  # may re-execute this process once; see aedenoise/hostenv.py
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from aedenoise.errors import UserError
+from aedenoise.models import mnist_dae
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file('config', None, 'configs/mnist_dae.py[:quick]', lock_config=True)
+flags.DEFINE_string('workdir', None, 'One subfolder per model, plus the figures and the table.')
+flags.DEFINE_string('models', '', 'Comma-separated subset, e.g. d1_l13,d5_l8 (default: all nine).')
+
+COLUMNS = ('model', 'depth', 'latent', 'parameters', 'train_loss', 'val_loss', 'test_loss',
+           'test_psnr', 'test_ssim')
+TEST_FILE = 'test.json'
+
+
+def select_models(spec: str) -> list[str]:
+  """Registry names of the grid's models named in `spec` ('d1_l13,mnist_dae_d5_l8'; '' = all)."""
+  known = list(mnist_dae.specs())
+  if not spec.strip():
+    return known
+  chosen = []
+  for part in (p.strip() for p in spec.split(',')):
+    name = part if part.startswith('mnist_dae_') else f'mnist_dae_{part}'
+    if name not in known:
+      raise UserError(f'--models: unknown model {part!r}; known: '
+                      f'{", ".join(n.removeprefix("mnist_dae_") for n in known)}')
+    if name not in chosen:
+      chosen.append(name)
+  return chosen
+
+
+def depth_latent(name: str) -> tuple[int, int]:
+  return next(k for k in mnist_dae.KERNELS if mnist_dae.name(*k) == name)
+
+
+def _read_json(path: str):
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def for_test_split(config):
+  """`config` evaluating on the test split: `data.test`, whole, or its first `data.num_test`."""
+  out = copy.deepcopy(config)
+  out.data.eval, out.data.eval_split = config.data.test, 'all'
+  out.data.num_eval = int(config.data.get('num_test', 0))
+  return out
+
+
+def load_test_set(config):
+  import input_pipeline
+  return input_pipeline.load_eval_set(for_test_split(config))
+
+
+def evaluate_test(config, workdir: str, eval_set) -> dict:
+  """Scores the newest checkpoint in `workdir` on `eval_set` (`load_test_set`); writes
+  eval/<test set>.* and `test.json` {'step', 'dataset', 'records'}."""
+  from aedenoise import evaluate, parallel, reporting, train
+  test_config = for_test_split(config)
+  mesh = parallel.create_mesh()
+  model, step, variables = train.restore_model(test_config, workdir, mesh)
+  records, samples = evaluate.Evaluator(model, test_config, mesh).run(variables, eval_set)
+  reporting.write_evaluation(os.path.join(workdir, 'eval'), eval_set.name, records, samples,
+                             config.model)
+  result = {'step': step, 'dataset': eval_set.name, 'records': records}
+  with open(os.path.join(workdir, TEST_FILE), 'w') as f:
+    json.dump(result, f, indent=2)
+  return result
+
+
+def is_finished(config, workdir: str) -> bool:
+  done = _read_json(os.path.join(workdir, TEST_FILE))
+  return done is not None and done['step'] >= config.num_train_steps
+
+
+def run_model(config, workdir: str, test_set) -> None:
+  """Trains (or resumes) one model and scores it on `test_set`."""
+  from aedenoise import train
+  train.train_and_evaluate(config, workdir)
+  evaluate_test(config, workdir, test_set)
+
+
+def _model_row(records: list[dict], model: str) -> dict:
+  return next(r for r in records if r['method'] == model)
+
+
+def _epochs_per_step(config) -> float:
+  """Epochs one step covers: global batch over the size of the training split."""
+  from input_pipeline import sources
+  n = len(sources.open_source(config.data.train, config.data, config.data.train_split))
+  return config.batch_size / n
+
+
+def collect(config, workdir: str, models: list[str]) -> tuple[list[dict], list[dict]]:
+  """(table rows, curves) of the finished models among `models`, read from their workdirs."""
+  import jax
+  import jax.numpy as jnp
+  from aedenoise import state, writers
+  per_step = _epochs_per_step(config)
+  rows, curves = [], []
+  for name in models:
+    test = _read_json(os.path.join(workdir, name, TEST_FILE))
+    if test is None:
+      continue
+    depth, latent = depth_latent(name)
+    metrics = writers.read_jsonl(os.path.join(workdir, name, 'metrics.jsonl'))
+    train_pts = [(r['step'] * per_step, r['loss']) for r in metrics if r['kind'] == 'train']
+    val_pts = [(r['step'] * per_step, v) for r in metrics if r['kind'] == 'eval'
+               for k, v in r.items() if k.endswith('/loss') and k.count('/') == 1]
+    model_config = copy.deepcopy(config)
+    model_config.model = name
+    model = state.create_model(model_config)
+    shapes = jax.eval_shape(model.init, jax.random.key(0),
+                            jnp.zeros(state.input_shape(model_config), jnp.float32))
+    test_row = _model_row(test['records'], name)
+    rows.append({'model': name, 'depth': depth, 'latent': latent,
+                 'parameters': sum(x.size for x in jax.tree.leaves(shapes['params'])),
+                 'train_loss': train_pts[-1][1] if train_pts else float('nan'),
+                 'val_loss': val_pts[-1][1] if val_pts else float('nan'),
+                 'test_loss': test_row['loss'], 'test_psnr': test_row['psnr'],
+                 'test_ssim': test_row['ssim']})
+    curves.append({'label': f'DAE_{depth}_{latent}', 'depth': depth, 'latent': latent,
+                   'train': train_pts, 'val': val_pts})
+  return rows, curves
+
+
+def _fmt(column: str, value) -> str:
+  if column in ('train_loss', 'val_loss', 'test_loss'):
+    return f'{value:.5f}'
+  if column in ('test_psnr', 'test_ssim'):
+    return f'{value:.2f}' if column == 'test_psnr' else f'{value:.4f}'
+  return f'{value:,}' if isinstance(value, int) and column == 'parameters' else str(value)
+
+
+def write_table(workdir: str, rows: list[dict]) -> None:
+  """grid.csv (full precision) and grid.md (rounded), one row per finished model."""
+  with open(os.path.join(workdir, 'grid.csv'), 'w', newline='') as f:
+    writer = csv.DictWriter(f, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows({c: r[c] for c in COLUMNS} for r in rows)
+  lines = ['| ' + ' | '.join(COLUMNS) + ' |', '|' + '---|' * len(COLUMNS)]
+  lines += ['| ' + ' | '.join(_fmt(c, r[c]) for c in COLUMNS) + ' |' for r in rows]
+  with open(os.path.join(workdir, 'grid.md'), 'w') as f:
+    f.write('\n'.join(lines) + '\n')
+
+
+def run_grid(config, workdir: str, models: list[str]) -> list[dict]:
+  """Trains every model of `models` in turn, then writes the figures and the table."""
+  from aedenoise import grid_plots
+  if not config.data.get('test', ''):
+    raise UserError('the config has no data.test (the test split to score each model on); '
+                    'use configs/mnist_dae.py')
+  os.makedirs(workdir, exist_ok=True)
+  test_set = None  # read once, for every model that needs it
+  for i, name in enumerate(models):
+    model_config = copy.deepcopy(config)
+    model_config.model = name
+    if is_finished(model_config, os.path.join(workdir, name)):
+      logging.info('grid: %s is finished, skipped', name)
+      continue
+    logging.info('grid: %s (%d of %d)', name, i + 1, len(models))
+    if test_set is None:
+      test_set = load_test_set(config)
+    run_model(model_config, os.path.join(workdir, name), test_set)
+  rows, curves = collect(config, workdir, models)
+  loss_label = f'{config.loss.upper()} loss (mean per pixel, images in [0, 1])'
+  grid_plots.loss_curves(os.path.join(workdir, 'loss_curves.png'), curves, loss_label)
+  grid_plots.test_loss_bars(os.path.join(workdir, 'test_loss.png'), rows, loss_label)
+  write_table(workdir, rows)
+  logging.info('grid table:\n%s', open(os.path.join(workdir, 'grid.md')).read())
+  return rows
+
+
+def main(argv):
+  from aedenoise import cli
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  try:
+    if FLAGS.config is None:
+      raise UserError('--config is required, e.g. --config=configs/mnist_dae.py:quick')
+    if not FLAGS.workdir:
+      raise UserError('--workdir is required')
+    models = select_models(FLAGS.models)
+    cli._quiet_library_logs()  # pylint: disable=protected-access
+    run_grid(FLAGS.config, FLAGS.workdir, models)
+  except cli.USER_ERRORS as e:
+    logging.flush()
+    for line in str(e).splitlines() or ['']:
+      print(f'error: {line}', file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == '__main__':
+  from aedenoise import cli as _cli
+  app.run(main, flags_parser=_cli.parse_flags)
