@@ -1,5 +1,5 @@
 """The MNIST study's denoising autoencoders DAE_{depth}_{latent}: Lalaj, University of British
-Columbia (PyTorch), `shared/reference/architectures.md` §3.2, Rule A.
+Columbia (PyTorch), with the layer sizes inferred below ("Rule A").
 
 Why one class and a table: the nine models differ only in their depth (1, 3 or 5 layers each way)
 and latent size (13x13, 8x8 or 5x5, always 4 channels). The report gives neither kernels nor
@@ -19,7 +19,7 @@ from aedenoise.models import torch_layers
 LATENT_CHANNELS = 4
 # Encoder output channels per depth; the decoder mirrors them back to the image's channels.
 CHANNELS = {1: (4,), 3: (16, 8, 4), 5: (32, 32, 16, 8, 4)}
-# Encoder kernels per (depth, latent side), 28x28 inputs (§3.2's table).
+# Encoder kernels per (depth, latent side), 28x28 inputs .
 KERNELS = {
     (1, 13): (16,), (1, 8): (21,), (1, 5): (24,),
     (3, 13): (6, 6, 6), (3, 8): (8, 8, 7), (3, 5): (9, 9, 8),

@@ -1,5 +1,6 @@
 """The real-noise study's linear convolutional autoencoder: Khan et al., "Image Denoise with
-AutoEncoder" (North South University, CSE445, 2021), `shared/reference/architectures.md` §2.
+AutoEncoder" (North South University, CSE445, 2021), as its notebook (github.com/Shakib-IO/
+CSE445_Machine_Learning) builds it.
 
 Why a model without a single nonlinearity: the study's Keras layers all keep the default linear
 activation, so the network is one linear operator (plus biases) with a global residual,
@@ -25,7 +26,7 @@ import flax.linen as nn
 
 from aedenoise.models import layers
 
-# (name, filters, kernel) of the encoder and of the decoder, in order (§2.1).
+# (name, filters, kernel) of the encoder and of the decoder, in order.
 ENCODER = (('conv_1', 256, 2), ('conv_2', 256, 2), ('conv_3', 256, 3), ('conv_4', 256, 3),
            ('conv_5', 128, 3))
 DECODER = (('deconv_5', 256, 2), ('deconv_4', 256, 2), ('deconv_3', 256, 3), ('deconv_2', 128, 3))
