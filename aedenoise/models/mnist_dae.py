@@ -19,7 +19,7 @@ from aedenoise.models import torch_layers
 LATENT_CHANNELS = 4
 # Encoder output channels per depth; the decoder mirrors them back to the image's channels.
 CHANNELS = {1: (4,), 3: (16, 8, 4), 5: (32, 32, 16, 8, 4)}
-# Encoder kernels per (depth, latent side), 28x28 inputs .
+# Encoder kernels per (depth, latent side), 28x28 inputs.
 KERNELS = {
     (1, 13): (16,), (1, 8): (21,), (1, 5): (24,),
     (3, 13): (6, 6, 6), (3, 8): (8, 8, 7), (3, 5): (9, 9, 8),
