@@ -7,7 +7,7 @@ MSE + 100 L1, Adam 1e-4 (weight decay 1e-5, not applied here), batch 5; the numb
 the study used is not recorded (its script's default is 5: 20,000 steps). Evaluation adds the
 nearest, bilinear and bicubic upscalings of the same inputs as rows:
     python main.py --config=configs/sr_resnet.py --workdir=runs/sr_resnet
-The quick variant trains the same net on 48x48 crops (12x12 inputs; it is fully convolutional):
+The quick variant trains the same net on 64x64 crops (16x16 inputs; it is fully convolutional):
     python main.py --config=configs/sr_resnet.py:quick --workdir=runs/sr_resnet_quick
 On real photos offline:
     ... --config.data.train=folder:../shared/data/cats_vs_dogs \
@@ -22,5 +22,5 @@ RECIPE = {**default.CATS_VS_DOGS, 'degradation': default.presets.PRESETS['sr_x4'
 
 def get_config(arg=None):
   return default.get_config(arg, model='sr_resnet', recipe=RECIPE, quick=default.quick_run(
-      1200, 8, learning_rate=2e-3, data__image_size=(48, 48), data__fit='crop', data__num_eval=48,
+      900, 8, learning_rate=1e-3, data__image_size=(64, 64), data__fit='crop', data__num_eval=48,
       eval__batch_size=16))
