@@ -23,20 +23,26 @@ from absl import app, flags
 from ml_collections import config_flags
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file('config', None, 'Config of --workdir\'s model, e.g. configs/X.py.',
-                                lock_config=True)
-flags.DEFINE_string('sets', None, 'NAME=DIR,... test sets (bsd68, set12 grey; cbsd68, kodak24, '
-                    'mcmaster colour; other names take their first file\'s colour).')
-flags.DEFINE_string('sigma', '15,25,50', 'Noise levels on the 0-255 scale.')
-flags.DEFINE_string('baselines', 'bm3d', 'Classic methods (aedenoise/baselines.py), or all, or none.')
-flags.DEFINE_string('output', None, 'Folder for benchmark.{json,csv,md}.')
-flags.DEFINE_string('workdir', None, 'A trained model to score too (with its --config).')
-flags.DEFINE_integer('limit', 0, 'Score only the first N images of each set (0 = all).')
-flags.DEFINE_integer('workers', 0, 'Processes running the baselines (0 = one per CPU core).')
-flags.DEFINE_string('cache', None, 'Baseline cache folder (default OUT/cache).')
-flags.DEFINE_integer('seed', 0, 'Noise seed.')
-flags.DEFINE_integer('tile', 0, 'Tile size for the model (0 = from its geometry).')
-flags.DEFINE_integer('tile_overlap', -1, 'Tile overlap for the model (-1 = from its geometry).')
+
+
+def define_flags() -> None:
+  """The command line's flags; defined only when this module runs as a program, so that importing
+  it (tests, other tools) defines nothing."""
+  config_flags.DEFINE_config_file('config', None, 'Config of --workdir\'s model, e.g. configs/X.py.',
+                                  lock_config=True)
+  flags.DEFINE_string('sets', None, 'NAME=DIR,... test sets (bsd68, set12 grey; cbsd68, kodak24, '
+                      'mcmaster colour; other names take their first file\'s colour).')
+  flags.DEFINE_string('sigma', '15,25,50', 'Noise levels on the 0-255 scale.')
+  flags.DEFINE_string('baselines', 'bm3d', 'Classic methods (aedenoise/baselines.py), or all, or none.')
+  flags.DEFINE_string('output', None, 'Folder for benchmark.{json,csv,md}.')
+  flags.DEFINE_string('workdir', None, 'A trained model to score too (with its --config).')
+  flags.DEFINE_integer('limit', 0, 'Score only the first N images of each set (0 = all).')
+  flags.DEFINE_integer('workers', 0, 'Processes running the baselines (0 = one per CPU core).')
+  flags.DEFINE_string('cache', None, 'Baseline cache folder (default OUT/cache).')
+  flags.DEFINE_integer('seed', 0, 'Noise seed.')
+  flags.DEFINE_integer('tile', 0, 'Tile size for the model (0 = from its geometry).')
+  flags.DEFINE_integer('tile_overlap', -1, 'Tile overlap for the model (-1 = from its geometry).')
+
 
 NOISY = 'noisy'
 GREY_SETS = ('bsd68', 'set12')
@@ -275,4 +281,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)

@@ -29,9 +29,15 @@ from aedenoise.errors import UserError
 from aedenoise.models import mnist_dae
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file('config', None, 'configs/mnist_dae.py[:quick]', lock_config=True)
-flags.DEFINE_string('workdir', None, 'One subfolder per model, plus the figures and the table.')
-flags.DEFINE_string('models', '', 'Comma-separated subset, e.g. d1_l13,d5_l8 (default: all nine).')
+
+
+def define_flags() -> None:
+  """The command line's flags; defined only when this module runs as a program, so that importing
+  it (tests, other tools) defines nothing."""
+  config_flags.DEFINE_config_file('config', None, 'configs/mnist_dae.py[:quick]', lock_config=True)
+  flags.DEFINE_string('workdir', None, 'One subfolder per model, plus the figures and the table.')
+  flags.DEFINE_string('models', '', 'Comma-separated subset, e.g. d1_l13,d5_l8 (default: all nine).')
+
 
 COLUMNS = ('model', 'depth', 'latent', 'parameters', 'train_loss', 'val_loss', 'test_loss',
            'test_psnr', 'test_ssim')
@@ -218,4 +224,5 @@ def main(argv):
 
 if __name__ == '__main__':
   from aedenoise import cli as _cli
+  define_flags()
   app.run(main, flags_parser=_cli.parse_flags)

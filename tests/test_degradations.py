@@ -279,7 +279,7 @@ def _apply_spec(spec, x):
     ({'kind': 'gaussian_blur', 'sigma': 1.0, 'size': (3, 5)}, 'must be a fixed value'),
     ({'kind': 'gaussian_blur', 'sigma': 1.0, 'size': 20}, 'odd positive integer'),
     ({'kind': 'motion_blur', 'length': (3.0, 30.0)}, 'does not fit the 21x21 window'),
-    ({'kind': 'downsample', 'factor': 2, 'method': 'area'}, 'method must be one of'),
+    ({'kind': 'downsample', 'factor': 2, 'method': 'lanczos'}, 'method must be one of'),
     ({'kind': 'poisson', 'peak': 0}, 'peak must be > 0'),
     ({'kind': 'nope'}, 'unknown degradation kind'),
 ])
