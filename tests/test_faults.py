@@ -3,6 +3,7 @@ that overlap their inputs, interrupts, symlinked folders, oversized images. Each
 (or works), and none loses a file that existed before the command."""
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -100,10 +101,18 @@ def _damage(step_dir, how):
     open(target, 'wb').write(bytes(data))
 
 
+@pytest.fixture(scope='module')
+def finished_run(tmp_path_factory):
+  """A finished 4-step run with checkpoints at steps 2 and 4, copied by each test that damages it."""
+  workdir = tmp_path_factory.mktemp('finished') / 'straight'
+  _train(workdir)
+  return workdir
+
+
 @pytest.mark.parametrize('how', ['flip', 'truncate', 'meta', 'empty'])
-def test_a_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path, how, caplog):
-  _train(tmp_path / 'straight')
-  _train(tmp_path / 'w')  # checkpoints at steps 2 and 4
+def test_a_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path, how, caplog,
+                                                                 finished_run):
+  shutil.copytree(finished_run, tmp_path / 'w')
   _damage(str(tmp_path / 'w' / 'checkpoints' / '4'), how)
   config = tiny_config()
   model = state.create_model(config)
@@ -117,7 +126,7 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path, how, c
   assert (tmp_path / 'w' / 'checkpoints' / '4.damaged').exists()  # moved aside, not deleted
   # Training again from step 2 reaches the uninterrupted run's losses.
   _train(tmp_path / 'w')
-  assert _losses(tmp_path / 'w') == _losses(tmp_path / 'straight')
+  assert _losses(tmp_path / 'w') == _losses(finished_run)
 
 
 def test_nan_advice_works_and_another_optimizer_is_one_line(tmp_path):
