@@ -172,7 +172,6 @@ def run_benchmark(sets: list[tuple[str, str]], sigmas: list[int], methods: list[
                   seed: int = 0, model=None) -> list[dict]:
   """Scores every (set, sigma) for the noisy input, `model` (a tiled restorer or None) and each
   baseline; writes OUT/benchmark.{json,csv,md} and returns the records."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
   import tqdm  # pylint: disable=g-import-not-at-top
   from aedenoise import baseline_runner, metrics  # pylint: disable=g-import-not-at-top
   from aedenoise.errors import UserError  # pylint: disable=g-import-not-at-top

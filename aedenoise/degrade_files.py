@@ -152,16 +152,23 @@ def degrade_image(spec, seed: int, relative_path: str, pixels: np.ndarray) -> np
   return np.asarray(fn(image_key(seed, relative_path), jnp.asarray(pixels, jnp.float32) / 255.0))
 
 
-def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
-                   channels: int | None = None) -> int:
-  """Writes OUT/<relative name>.png for every image under IN; returns how many were written."""
+def folder_outputs(input_dir: str, output_dir: str) -> dict[str, str]:
+  """{relative input name: relative PNG name} for every image under IN, after checking that IN is
+  a folder holding images and that OUT neither is, lies inside, nor contains IN."""
   if not os.path.isdir(input_dir):
     raise UserError(f'--input {input_dir} is not a folder')
   workdir_lib.check_separate(input_dir, output_dir)
   names = image_io.list_images(input_dir)
   if not names:
     raise UserError(f'no images under {input_dir}')
-  targets = output_names(names)
+  return output_names(names)
+
+
+def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
+                   channels: int | None = None) -> int:
+  """Writes OUT/<relative name>.png for every image under IN; returns how many were written."""
+  targets = folder_outputs(input_dir, output_dir)
+  names = list(targets)
   unreadable = []
   for rel in names:
     path = os.path.join(input_dir, rel)

@@ -10,7 +10,6 @@ import sys
 import threading
 
 import jax
-import numpy as np
 from absl import logging
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
 

@@ -20,8 +20,6 @@ import jax
 import numpy as np
 
 from aedenoise import losses, parallel, state, tiling
-from aedenoise import workdir as workdir_lib
-from aedenoise.errors import UserError
 
 
 class Restorer:
@@ -113,13 +111,8 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
   import tqdm  # pylint: disable=g-import-not-at-top
   from aedenoise import degrade_files, train  # pylint: disable=g-import-not-at-top
   from input_pipeline import images as image_io  # pylint: disable=g-import-not-at-top
-  if not os.path.isdir(input_dir):
-    raise UserError(f'--input {input_dir} is not a folder')
-  workdir_lib.check_separate(input_dir, output_dir)
-  names = image_io.list_images(input_dir)
-  if not names:
-    raise UserError(f'no images under {input_dir}')
-  targets = degrade_files.output_names(names)
+  targets = degrade_files.folder_outputs(input_dir, output_dir)
+  names = list(targets)
   state.validate(config)
   mesh = parallel.create_mesh()
   model, _, variables = train.restore_model(config, workdir, mesh)
