@@ -19,8 +19,9 @@ from aedenoise.models import mnist_dae
 from configs import default
 
 EPOCH_STEPS = 48_000 // 64
-# XLA's own convolutions: with kernels of up to 24x24 on 28x28 images, the CPU's im2col
-# formulation would gather hundreds of taps per layer (measured 6x slower per step for DAE_1_13).
+# XLA's own convolutions for depths 1 and 3: with kernels of up to 24x24 on 28x28 images, the CPU's
+# im2col formulation would gather hundreds of taps per layer. Depth 5's 5x5 kernels on 32 channels
+# are the opposite case, where im2col is the faster one (`get_config`; docs/STUDIES.md).
 RECIPE = {'conv_impl': 'lax', 'loss': 'mse', 'learning_rate': 1e-3, 'batch_size': 64,
           'num_train_steps': 15 * EPOCH_STEPS, 'log_every_steps': EPOCH_STEPS // 5,
           'checkpoint_every_steps': EPOCH_STEPS, 'eval_every_steps': EPOCH_STEPS,
@@ -61,4 +62,5 @@ def parse_variant(arg: str | None) -> tuple[str, str]:
 
 def get_config(arg=None):
   model, rest = parse_variant(arg)
-  return default.get_config(rest or None, model=model, recipe=RECIPE, quick=QUICK)
+  recipe = dict(RECIPE, conv_impl='matmul' if model.startswith('mnist_dae_d5') else 'lax')
+  return default.get_config(rest or None, model=model, recipe=recipe, quick=QUICK)

@@ -75,3 +75,15 @@ def test_untrained_sidd_linear_ae_is_the_identity():
   model = MODELS['sidd_linear_ae']()
   x = jax.random.uniform(jax.random.key(0), (1, 8, 8, 3))
   np.testing.assert_allclose(model.apply(model.init(jax.random.key(1), x), x), x, atol=1e-6)
+
+
+def test_pytorch_studies_start_from_torch_default_init():
+  """Conv2d/ConvTranspose2d weights and biases ~ U(+-1/sqrt(fan_in)), fan_in as torch counts it
+  (in x k^2 for a convolution, out x k^2 for a transposed one): biases are not zero."""
+  params = MODELS['mnist_dae_d5_l8']().init(jax.random.key(0), jnp.zeros((1, 28, 28, 1)))['params']
+  for name, fan_in in (('enc2', 32 * 5 * 5), ('dec1', 8 * 5 * 5), ('dec5', 1 * 5 * 5)):
+    bound = 1 / np.sqrt(fan_in)
+    for leaf in (params[name]['kernel'], params[name]['bias']):
+      assert np.abs(leaf).max() <= bound
+    assert np.abs(params[name]['kernel']).max() > 0.9 * bound
+    assert np.abs(params[name]['bias']).min() > 0

@@ -61,15 +61,15 @@ class VariationalAutoEncoder(nn.Module):
     h = nn.relu(tl.conv(2 * c, 4, 2, 1, impl=self.conv_impl, name='conv2')(h))
     feature_shape = h.shape[1:]
     h = h.reshape(h.shape[0], -1)
-    mu = nn.Dense(self.latent_dims, name='fc_mu')(h)
-    logvar = nn.Dense(self.latent_dims, name='fc_logvar')(h)
+    mu = tl.dense(self.latent_dims, name='fc_mu')(h)
+    logvar = tl.dense(self.latent_dims, name='fc_logvar')(h)
     kl = -0.5 * jnp.sum(1 + logvar - mu ** 2 - jnp.exp(logvar), axis=-1)
     self.sow('losses', 'kl', kl)
     z = mu
     if train:
       eps = jax.random.normal(self.make_rng('sample'), mu.shape, mu.dtype)
       z = mu + eps * jnp.exp(0.5 * logvar)
-    h = nn.Dense(int(np.prod(feature_shape)), name='fc')(z)
+    h = tl.dense(int(np.prod(feature_shape)), name='fc')(z)
     h = h.reshape((-1,) + tuple(feature_shape))
     h = nn.relu(tl.conv_transpose(c, 4, 2, 1, impl=self.conv_impl, name='conv2_t')(h))
     return tl.conv_transpose(channels, 4, 2, 1, impl=self.conv_impl, name='conv1_t')(h)
