@@ -1,7 +1,7 @@
 """Standard denoising benchmarks on whole images: a model and the classic baselines, per set and sigma.
 
     python -m aedenoise.benchmark --sets=bsd68=../shared/data/bsd68 --sigma=15,25,50 \
-        --baselines=bm3d,nlm --output=runs/bench [--config=configs/X.py --workdir=W] [--limit=N]
+        --baselines=bm3d,nlm --output=runs/bench [--workdir=W [--config=configs/X.py]] [--limit=N]
 
 Convention (DnCNN's and KAIR's test scripts): the clean 8-bit image x in [0, 1], grey for BSD68 and
 Set12, RGB for CBSD68, Kodak24 and McMaster; noisy = x + (sigma / 255) N(0, 1), neither clipped nor
@@ -28,14 +28,15 @@ FLAGS = flags.FLAGS
 def define_flags() -> None:
   """The command line's flags; defined only when this module runs as a program, so that importing
   it (tests, other tools) defines nothing."""
-  config_flags.DEFINE_config_file('config', None, 'Config of --workdir\'s model, e.g. configs/X.py.',
+  config_flags.DEFINE_config_file('config', None,
+                                  'Config of --workdir\'s model (default: its config.json).',
                                   lock_config=True)
   flags.DEFINE_string('sets', None, 'NAME=DIR,... test sets (bsd68, set12 grey; cbsd68, kodak24, '
                       'mcmaster colour; other names take their first file\'s colour).')
   flags.DEFINE_string('sigma', '15,25,50', 'Noise levels on the 0-255 scale.')
   flags.DEFINE_string('baselines', 'bm3d', 'Classic methods (aedenoise/baselines.py), or all, or none.')
   flags.DEFINE_string('output', None, 'Folder for benchmark.{json,csv,md}.')
-  flags.DEFINE_string('workdir', None, 'A trained model to score too (with its --config).')
+  flags.DEFINE_string('workdir', None, 'A trained model to score too (its config.json, or --config).')
   flags.DEFINE_integer('limit', 0, 'Score only the first N images of each set (0 = all).')
   flags.DEFINE_integer('workers', 0, 'Processes running the baselines (0 = one per CPU core).')
   flags.DEFINE_string('cache', None, 'Baseline cache folder (default OUT/cache).')
@@ -257,6 +258,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   from aedenoise import baselines, cli  # pylint: disable=g-import-not-at-top
+  from aedenoise import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
   from aedenoise.errors import UserError  # pylint: disable=g-import-not-at-top
   try:
     if not FLAGS.output:
@@ -266,9 +268,11 @@ def main(argv):
     methods = [] if FLAGS.baselines == 'none' else baselines.parse(FLAGS.baselines)
     model = None
     if FLAGS.workdir:
-      if FLAGS.config is None:
-        raise UserError('--workdir needs the model\'s --config, e.g. --config=configs/single.py')
-      model = ModelRows(FLAGS.config, FLAGS.workdir, FLAGS.tile, FLAGS.tile_overlap)
+      config = FLAGS.config or workdir_lib.load_config(FLAGS.workdir)
+      if config is None:
+        raise UserError(f'{FLAGS.workdir} holds no config.json: give the model\'s --config, '
+                        f'e.g. --config=configs/single.py')
+      model = ModelRows(config, FLAGS.workdir, FLAGS.tile, FLAGS.tile_overlap)
     records = run_benchmark(sets, sigmas, methods, FLAGS.output, limit=FLAGS.limit,
                             workers=FLAGS.workers, cache_dir=FLAGS.cache, seed=FLAGS.seed,
                             model=model)

@@ -5,6 +5,7 @@ import jax
 import numpy as np
 import pytest
 
+import input_pipeline
 from aedenoise import checkpoints, parallel, train
 from aedenoise import workdir as workdir_lib
 from aedenoise.errors import TrainingDiverged, UserError
@@ -102,7 +103,7 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path):
 
 def test_a_run_that_cannot_start_leaves_no_folders(tmp_path):
   workdir = tmp_path / 'new' / 'run'
-  with pytest.raises(UserError, match='folder not found'):
+  with pytest.raises(input_pipeline.SourceError, match='folder not found'):
     train.train_and_evaluate(tiny_config(**{'data.train': f'folder:{tmp_path}/absent'}),
                              str(workdir))
   assert not (tmp_path / 'new').exists()
