@@ -23,7 +23,8 @@ import optax
 from absl import logging
 
 import input_pipeline
-from aedenoise import augment, checkpoints, degradations, evaluate, metrics, parallel, reporting
+from aedenoise import augment, checkpoints, degradations, evaluate, metrics, parallel, paths
+from aedenoise import reporting
 from aedenoise import workdir as workdir_lib
 from aedenoise.errors import Interrupted, TrainingDiverged, UserError
 from aedenoise.state import (TrainState, compute_dtype, create_model, create_optimizer,
@@ -136,10 +137,10 @@ def _remove_if_empty(path: str, created: bool) -> None:
   """Undoes the folders a run made before it failed to start (only if they are still empty)."""
   if not created:
     return
-  for sub in (os.path.join(path, 'checkpoints'), path):
+  for sub in (paths.path(path) / 'checkpoints', paths.path(path)):
     try:
-      os.rmdir(sub)
-    except OSError:
+      sub.rmdir()
+    except (OSError, ValueError):  # epath's rmdir: ValueError when the folder is not empty
       pass
 
 
@@ -154,7 +155,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   mesh = parallel.create_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
   replicated, batch_sharding = parallel.replicated(mesh), parallel.batch_sharding(mesh)
-  created = not os.path.isdir(workdir)
+  created = not paths.path(workdir).is_dir()
   workdir_lib.check_writable(workdir)
   try:
     model = create_model(config)
@@ -201,9 +202,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     writer.write(int(jax.device_get(state.step)), 'eval',
                  evaluate.scalars(records, evaluator.method))
     if main_process:
-      reporting.write_evaluation(os.path.join(workdir, 'eval'), eval_set.name, records, samples,
+      reporting.write_evaluation(paths.path(workdir) / 'eval', eval_set.name, records, samples,
                                  config.model, reporting.scored_on(config))
-      reporting.plot_curves(writer.path, os.path.join(workdir, 'curves.png'))
+      reporting.plot_curves(writer.path, paths.path(workdir) / 'curves.png')
   except OSError as e:
     raise UserError(f'cannot write the evaluation into {workdir}: {e.strerror or e} (the table '
                     f'is in the log above)') from None
@@ -277,7 +278,7 @@ def restore_model(config, workdir: str, mesh):
   finally:
     checkpointer.close()
   if variables is None:
-    raise UserError(f'no checkpoint in {os.path.join(workdir, "checkpoints")}; train first')
+    raise UserError(f'no checkpoint in {paths.path(workdir) / "checkpoints"}; train first')
   return model, step, checkpoints.inference_variables(variables)
 
 
@@ -299,7 +300,7 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str) -> list
   print(json.dumps({'dataset': name, 'step': step}))
   if parallel.is_main_process():
     try:
-      reporting.write_evaluation(os.path.join(workdir, 'eval'), name, records, samples,
+      reporting.write_evaluation(paths.path(workdir) / 'eval', name, records, samples,
                                  config.model, reporting.scored_on(config))
     except OSError as e:
       raise UserError(f'cannot write the evaluation into {workdir}/eval: {e.strerror or e} (the '
