@@ -39,12 +39,16 @@ class EpathEventFile:
   def __init__(self, path: str):
     self.path = paths.path(path)
     self.buffer = io.BytesIO()
+    self._uploaded = -1  # bytes in the last upload; -1: none yet, so even an empty file appears
 
   def write(self, data: bytes) -> None:
     self.buffer.write(data)
 
   def flush(self) -> None:
-    self.path.write_bytes(self.buffer.getvalue())
+    data = self.buffer.getvalue()
+    if len(data) != self._uploaded:  # tensorboardX flushes on a timer and again on close
+      self.path.write_bytes(data)
+      self._uploaded = len(data)
 
   def close(self) -> None:
     self.flush()
