@@ -16,10 +16,11 @@ import json
 import multiprocessing
 import os
 import time
+import uuid
 
 import numpy as np
 
-from aedenoise import baselines
+from aedenoise import baselines, paths
 
 DEFAULT_CACHE = os.path.join(os.path.expanduser('~'), '.cache', 'aedenoise', 'baselines')
 _VERSION = 1  # bump when a method's output changes for the same parameters
@@ -47,24 +48,33 @@ class Result:
   cached: bool
 
 
-def _load(path: str) -> np.ndarray:
-  return np.load(path).astype(np.float32) / 65535.0
+def _load(path) -> np.ndarray:
+  with path.open('rb') as f:
+    return np.load(f).astype(np.float32) / 65535.0
+
+
+def _save(path, image: np.ndarray) -> None:
+  """Locally through a temporary file and a rename, so concurrent runs never read half a file;
+  at a URL (the cache beside a gs:// --output) in one upload, which is all-or-nothing."""
+  path.parent.mkdir(parents=True, exist_ok=True)
+  target = path if not paths.is_local(path) else path.parent / f'.{uuid.uuid4().hex}.tmp.npy'
+  with target.open('wb') as f:
+    np.save(f, np.round(image * 65535.0).astype(np.uint16))
+  if target != path:
+    target.replace(path)
 
 
 def _run(job: Job, cache_dir: str) -> Result:
   start = time.perf_counter()
   sigma = baselines.estimate_sigma(job.noisy) if job.sigma is None else job.sigma
-  path = os.path.join(cache_dir, job.method, _key(job, sigma) + '.npy')
-  if os.path.exists(path):
+  path = paths.path(cache_dir) / job.method / (_key(job, sigma) + '.npy')
+  if path.exists():
     try:
       return Result(_load(path), time.perf_counter() - start, True)
     except (OSError, ValueError):
       pass  # a cache file cut short by a killed run: compute it again
   out = baselines.denoise(job.method, job.noisy, sigma)
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  tmp = f'{path}.{os.getpid()}.tmp.npy'
-  np.save(tmp, np.round(out * 65535.0).astype(np.uint16))
-  os.replace(tmp, path)  # atomic: concurrent runs never read half a file
+  _save(path, out)
   return Result(_load(path), time.perf_counter() - start, False)
 
 

@@ -66,6 +66,8 @@ def parse_sets(text: str | None) -> list[tuple[str, str]]:
     name, eq, path = item.partition('=')
     if not eq or not name.strip() or not path.strip():
       problems.append(f'--sets: {item!r} is not NAME=DIR')
+    elif '://' in path:
+      problems.append(f'--sets: {path.strip()}: test sets are read from the local filesystem')
     elif not os.path.isdir(path.strip()):
       problems.append(f'--sets: {path.strip()} is not a folder')
     else:
@@ -153,19 +155,15 @@ FOOTER = ('Whole images; noisy = clean + N(0, sigma/255), unclipped and unquanti
           'summed over worker processes); `cached`: baseline results read from the cache.')
 
 
-def write(out_dir: str, records: list[dict], footer: str = FOOTER) -> None:
-  import csv  # pylint: disable=g-import-not-at-top
+def write(out_dir, records: list[dict], footer: str = FOOTER) -> None:
+  """OUT/benchmark.{json,csv,md}; OUT may be a URL (gs://...)."""
   import json  # pylint: disable=g-import-not-at-top
-  os.makedirs(out_dir, exist_ok=True)
-  base = os.path.join(out_dir, 'benchmark')
-  with open(base + '.json', 'w') as f:
-    json.dump(records, f, indent=2)
-  with open(base + '.csv', 'w', newline='') as f:
-    w = csv.DictWriter(f, fieldnames=list(COLUMNS), extrasaction='ignore')
-    w.writeheader()
-    w.writerows(records)
-  with open(base + '.md', 'w') as f:
-    f.write(markdown(records, footer))
+  from aedenoise import paths  # pylint: disable=g-import-not-at-top
+  out = paths.path(out_dir)
+  out.mkdir(parents=True, exist_ok=True)
+  (out / 'benchmark.json').write_text(json.dumps(records, indent=2))
+  (out / 'benchmark.csv').write_text(paths.csv_text(records, COLUMNS, extrasaction='ignore'))
+  (out / 'benchmark.md').write_text(markdown(records, footer))
 
 
 def run_benchmark(sets: list[tuple[str, str]], sigmas: list[int], methods: list[str],
@@ -174,10 +172,10 @@ def run_benchmark(sets: list[tuple[str, str]], sigmas: list[int], methods: list[
   """Scores every (set, sigma) for the noisy input, `model` (a tiled restorer or None) and each
   baseline; writes OUT/benchmark.{json,csv,md} and returns the records."""
   import tqdm  # pylint: disable=g-import-not-at-top
-  from aedenoise import baseline_runner, metrics  # pylint: disable=g-import-not-at-top
+  from aedenoise import baseline_runner, metrics, paths  # pylint: disable=g-import-not-at-top
   from aedenoise.errors import UserError  # pylint: disable=g-import-not-at-top
 
-  cache_dir = cache_dir or os.path.join(out_dir, 'cache')
+  cache_dir = cache_dir or str(paths.path(out_dir) / 'cache')
   tests = [load_set(name, root, limit) for name, root in sets]
   for t in tests:
     for line in t.skipped:

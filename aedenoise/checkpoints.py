@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
 from absl import logging
 
+from aedenoise import paths
 from aedenoise.errors import UserError
 
 
@@ -117,12 +117,26 @@ def _model_mismatch(saved: dict, wanted: dict) -> str | None:
   return None
 
 
+def _check_gcs_client(directory) -> None:
+  """Orbax lists the steps of a gs:// folder after asking the bucket, through google-cloud-storage,
+  whether it has a hierarchical namespace; without that package every listing fails deep inside
+  Orbax, so it is asked for here in one line."""
+  if paths.scheme(directory) != 'gs':
+    return
+  try:
+    import google.cloud.storage  # pylint: disable=g-import-not-at-top,unused-import
+  except ImportError:
+    raise UserError(f'checkpoints in {directory} need google-cloud-storage (Orbax lists the steps '
+                    f'of a gs:// folder through it): pip install google-cloud-storage') from None
+
+
 class Checkpointer:
   """Saves and restores train states; `restore_train` is the automatic resume."""
 
   def __init__(self, workdir: str, keep: int = 3, async_save: bool = True):
     self.workdir = workdir
-    self.directory = os.path.abspath(os.path.join(workdir, 'checkpoints'))
+    self.directory = paths.absolute(workdir) / 'checkpoints'
+    _check_gcs_client(self.directory)
     self._manager = ocp.CheckpointManager(
         self.directory,
         options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
@@ -190,12 +204,12 @@ class Checkpointer:
 
   def _set_aside(self, step: int) -> None:
     if jax.process_index() == 0:
-      source = os.path.join(self.directory, str(step))
-      target, n = f'{source}.damaged', 1
-      while os.path.exists(target):
-        target, n = f'{source}.damaged{n}', n + 1
-      if os.path.exists(source):
-        os.rename(source, target)
+      source = self.directory / str(step)
+      target, n = self.directory / f'{step}.damaged', 1
+      while target.exists():
+        target, n = self.directory / f'{step}.damaged{n}', n + 1
+      if source.exists():
+        source.rename(target)
     self._manager.reload()
 
   def restore_variables(self, meta: dict, abstract: dict):

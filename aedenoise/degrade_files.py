@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from PIL import Image
 
-from aedenoise import degradations
+from aedenoise import degradations, paths
 from aedenoise import workdir as workdir_lib
 from aedenoise.errors import UserError
 from input_pipeline import images as image_io
@@ -155,6 +155,7 @@ def degrade_image(spec, seed: int, relative_path: str, pixels: np.ndarray) -> np
 def folder_outputs(input_dir: str, output_dir: str) -> dict[str, str]:
   """{relative input name: relative PNG name} for every image under IN, after checking that IN is
   a folder holding images and that OUT neither is, lies inside, nor contains IN."""
+  paths.check_local_input(input_dir, '--input')
   if not os.path.isdir(input_dir):
     raise UserError(f'--input {input_dir} is not a folder')
   workdir_lib.check_separate(input_dir, output_dir)
@@ -179,11 +180,11 @@ def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
       unreadable.append(rel)
       continue
     out = degrade_image(spec, seed, rel, pixels)
+    target = paths.path(output_dir) / targets[rel]
     try:
-      image_io.write_image(os.path.join(output_dir, targets[rel]), out)
+      image_io.write_image(target, out)
     except OSError as e:
-      raise UserError(f'cannot write {os.path.join(output_dir, targets[rel])}: '
-                      f'{e.strerror or e}') from None
+      raise UserError(f'cannot write {target}: {e.strerror or e}') from None
   if unreadable:
     raise UserError(f'{len(unreadable)} of {len(names)} files could not be read (listed above)')
   return len(names)

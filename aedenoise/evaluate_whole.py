@@ -15,12 +15,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from aedenoise import benchmark, degradations, evaluate, metrics, restore
+from aedenoise import benchmark, degradations, evaluate, metrics, paths, restore
 from aedenoise.errors import UserError
 
 
 def folder_of(spec: str) -> str:
   kind, _, path = spec.partition(':')
+  paths.check_local_input(path, 'data.eval')
   if kind != 'folder' or not os.path.isdir(path):
     raise UserError(f'eval.whole_images needs data.eval=folder:DIR, got {spec!r}')
   return path

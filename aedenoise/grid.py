@@ -11,9 +11,7 @@ which also marks the model finished, so a re-run skips it), and writes `W/loss_c
 from __future__ import annotations
 
 import copy
-import csv
 import json
-import os
 import sys
 
 from aedenoise import hostenv
@@ -25,6 +23,7 @@ if __name__ == '__main__':
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from aedenoise import paths
 from aedenoise.errors import UserError
 from aedenoise.models import mnist_dae
 
@@ -64,11 +63,9 @@ def depth_latent(name: str) -> tuple[int, int]:
   return next(k for k in mnist_dae.KERNELS if mnist_dae.name(*k) == name)
 
 
-def _read_json(path: str):
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
+def _read_json(path):
+  path = paths.path(path)
+  return json.loads(path.read_text()) if path.exists() else None
 
 
 def for_test_split(config):
@@ -92,16 +89,15 @@ def evaluate_test(config, workdir: str, eval_set) -> dict:
   mesh = parallel.create_mesh()
   model, step, variables = train.restore_model(test_config, workdir, mesh)
   records, samples = evaluate.Evaluator(model, test_config, mesh).run(variables, eval_set)
-  reporting.write_evaluation(os.path.join(workdir, 'eval'), eval_set.name, records, samples,
+  reporting.write_evaluation(paths.path(workdir) / 'eval', eval_set.name, records, samples,
                              config.model)
   result = {'step': step, 'dataset': eval_set.name, 'records': records}
-  with open(os.path.join(workdir, TEST_FILE), 'w') as f:
-    json.dump(result, f, indent=2)
+  paths.write_text(paths.path(workdir) / TEST_FILE, json.dumps(result, indent=2))
   return result
 
 
 def is_finished(config, workdir: str) -> bool:
-  done = _read_json(os.path.join(workdir, TEST_FILE))
+  done = _read_json(paths.path(workdir) / TEST_FILE)
   return done is not None and done['step'] >= config.num_train_steps
 
 
@@ -131,11 +127,11 @@ def collect(config, workdir: str, models: list[str]) -> tuple[list[dict], list[d
   per_step = _epochs_per_step(config)
   rows, curves = [], []
   for name in models:
-    test = _read_json(os.path.join(workdir, name, TEST_FILE))
+    test = _read_json(paths.path(workdir) / name / TEST_FILE)
     if test is None:
       continue
     depth, latent = depth_latent(name)
-    metrics = writers.read_jsonl(os.path.join(workdir, name, 'metrics.jsonl'))
+    metrics = writers.read_jsonl(paths.path(workdir) / name / 'metrics.jsonl')
     train_pts = [(r['step'] * per_step, r['loss']) for r in metrics if r['kind'] == 'train']
     val_pts = [(r['step'] * per_step, v) for r in metrics if r['kind'] == 'eval'
                for k, v in r.items() if k.endswith('/loss') and k.count('/') == 1]
@@ -166,14 +162,11 @@ def _fmt(column: str, value) -> str:
 
 def write_table(workdir: str, rows: list[dict]) -> None:
   """grid.csv (full precision) and grid.md (rounded), one row per finished model."""
-  with open(os.path.join(workdir, 'grid.csv'), 'w', newline='') as f:
-    writer = csv.DictWriter(f, fieldnames=COLUMNS)
-    writer.writeheader()
-    writer.writerows({c: r[c] for c in COLUMNS} for r in rows)
+  (paths.path(workdir) / 'grid.csv').write_text(
+      paths.csv_text(({c: r[c] for c in COLUMNS} for r in rows), COLUMNS))
   lines = ['| ' + ' | '.join(COLUMNS) + ' |', '|' + '---|' * len(COLUMNS)]
   lines += ['| ' + ' | '.join(_fmt(c, r[c]) for c in COLUMNS) + ' |' for r in rows]
-  with open(os.path.join(workdir, 'grid.md'), 'w') as f:
-    f.write('\n'.join(lines) + '\n')
+  (paths.path(workdir) / 'grid.md').write_text('\n'.join(lines) + '\n')
 
 
 def run_grid(config, workdir: str, models: list[str]) -> list[dict]:
@@ -182,24 +175,25 @@ def run_grid(config, workdir: str, models: list[str]) -> list[dict]:
   if not config.data.get('test', ''):
     raise UserError('the config has no data.test (the test split to score each model on); '
                     'use configs/mnist_dae.py')
-  os.makedirs(workdir, exist_ok=True)
+  root = paths.path(workdir)
+  root.mkdir(parents=True, exist_ok=True)
   test_set = None  # read once, for every model that needs it
   for i, name in enumerate(models):
     model_config = copy.deepcopy(config)
     model_config.model = name
-    if is_finished(model_config, os.path.join(workdir, name)):
+    if is_finished(model_config, root / name):
       logging.info('grid: %s is finished, skipped', name)
       continue
     logging.info('grid: %s (%d of %d)', name, i + 1, len(models))
     if test_set is None:
       test_set = load_test_set(config)
-    run_model(model_config, os.path.join(workdir, name), test_set)
+    run_model(model_config, str(root / name), test_set)
   rows, curves = collect(config, workdir, models)
   loss_label = f'{config.loss.upper()} loss (mean per pixel, images in [0, 1])'
-  grid_plots.loss_curves(os.path.join(workdir, 'loss_curves.png'), curves, loss_label)
-  grid_plots.test_loss_bars(os.path.join(workdir, 'test_loss.png'), rows, loss_label)
+  grid_plots.loss_curves(root / 'loss_curves.png', curves, loss_label)
+  grid_plots.test_loss_bars(root / 'test_loss.png', rows, loss_label)
   write_table(workdir, rows)
-  logging.info('grid table:\n%s', open(os.path.join(workdir, 'grid.md')).read())
+  logging.info('grid table:\n%s', (root / 'grid.md').read_text())
   return rows
 
 

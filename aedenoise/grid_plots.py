@@ -5,6 +5,8 @@ can be redrawn (and tested) without JAX. Matplotlib runs headless (Agg).
 """
 from __future__ import annotations
 
+from aedenoise import paths
+
 DEPTH_STYLE = {1: ':', 3: '--', 5: '-'}
 
 
@@ -15,11 +17,11 @@ def _pyplot():
   return plt
 
 
-def loss_curves(path: str, curves: list[dict], loss_label: str) -> None:
+def loss_curves(path, curves: list[dict], loss_label: str) -> None:
   """Training (left) and validation (right) loss of every model against epochs.
 
   Args:
-    path: the PNG to write.
+    path: the PNG to write (a local path or a URL).
     curves: per model {'label', 'depth', 'latent', 'train': [(epoch, loss)], 'val': [(epoch, loss)]}.
     loss_label: the y axis, naming the loss and its unit.
   """
@@ -41,15 +43,15 @@ def loss_curves(path: str, curves: list[dict], loss_label: str) -> None:
   axes[1].legend(title='model\n(line: depth,\ncolour: latent)', fontsize=8, loc='upper left',
                  bbox_to_anchor=(1.02, 1.0))  # outside the axes: never over a curve
   fig.tight_layout()
-  fig.savefig(path, dpi=110)
+  paths.save_figure(fig, path, dpi=110)
   plt.close(fig)
 
 
-def test_loss_bars(path: str, rows: list[dict], loss_label: str) -> None:
+def test_loss_bars(path, rows: list[dict], loss_label: str) -> None:
   """Test loss per model: one group of bars per depth, one bar per latent, values on the bars.
 
   Args:
-    path: the PNG to write.
+    path: the PNG to write (a local path or a URL).
     rows: per model {'depth', 'latent', 'test_loss'}.
     loss_label: the y axis, naming the loss and its unit.
   """
@@ -74,5 +76,5 @@ def test_loss_bars(path: str, rows: list[dict], loss_label: str) -> None:
   ax.set_ylim(0, max(r['test_loss'] for r in rows) * 1.25)
   ax.legend()
   fig.tight_layout()
-  fig.savefig(path, dpi=110)
+  paths.save_figure(fig, path, dpi=110)
   plt.close(fig)

@@ -1,12 +1,11 @@
 """Evaluation outputs: tables as JSON, CSV and Markdown, image grids and training curves as PNG."""
 from __future__ import annotations
 
-import csv
 import json
-import os
 
 import numpy as np
 
+from aedenoise import paths
 from aedenoise.writers import read_jsonl
 
 COLUMNS = ('degradation', 'method', 'psnr', 'ssim', 'gain', 'loss', 'images')
@@ -54,30 +53,26 @@ def scored_on(config) -> str:
   return ', '.join(parts)
 
 
-def write_evaluation(out_dir: str, dataset: str, records: list[dict],
+def write_evaluation(out_dir, dataset: str, records: list[dict],
                      samples: dict[str, np.ndarray] | None = None, model: str = '',
                      scored: str = '') -> None:
-  """eval/<dataset>.{json,csv,md} and eval/<dataset>_grid.png."""
-  os.makedirs(out_dir, exist_ok=True)
-  base = os.path.join(out_dir, dataset)
-  with open(base + '.json', 'w') as f:
-    json.dump(records, f, indent=2)
-  with open(base + '.csv', 'w', newline='') as f:
-    w = csv.DictWriter(f, fieldnames=list(COLUMNS))
-    w.writeheader()
-    w.writerows(records)
-  with open(base + '.md', 'w') as f:
-    title = f'{model} on {dataset}' if model else dataset
-    f.write(f'# {title}\n\n{markdown_table(records)}\n\n'
-            'PSNR (dB) and SSIM against the clean images, means over images: the model\'s '
-            'restorations, the degraded input (`input`) or, for super-resolution, classic '
-            'upscalings of it; classic denoisers by name (`-est`: told an estimated noise '
-            f'level). Convention: aedenoise/metrics.py.{" Scored on " + scored + "." if scored else ""}\n')
+  """eval/<dataset>.{json,csv,md} and eval/<dataset>_grid.png; `out_dir` may be a URL."""
+  out_dir = paths.path(out_dir)
+  out_dir.mkdir(parents=True, exist_ok=True)
+  (out_dir / f'{dataset}.json').write_text(json.dumps(records, indent=2))
+  (out_dir / f'{dataset}.csv').write_text(paths.csv_text(records, COLUMNS))
+  title = f'{model} on {dataset}' if model else dataset
+  (out_dir / f'{dataset}.md').write_text(
+      f'# {title}\n\n{markdown_table(records)}\n\n'
+      'PSNR (dB) and SSIM against the clean images, means over images: the model\'s '
+      'restorations, the degraded input (`input`) or, for super-resolution, classic '
+      'upscalings of it; classic denoisers by name (`-est`: told an estimated noise '
+      f'level). Convention: aedenoise/metrics.py.{" Scored on " + scored + "." if scored else ""}\n')
   if samples:
-    save_grid(base + '_grid.png', samples)
+    save_grid(out_dir / f'{dataset}_grid.png', samples)
 
 
-def save_grid(path: str, samples: dict[str, np.ndarray]) -> None:
+def save_grid(path, samples: dict[str, np.ndarray]) -> None:
   """One row per (degradation, image): degraded | restored | clean."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use('Agg')
@@ -97,11 +92,11 @@ def save_grid(path: str, samples: dict[str, np.ndarray]) -> None:
       if c == 0:
         ax.set_ylabel(name, fontsize=8)
   fig.tight_layout()
-  fig.savefig(path, dpi=100)
+  paths.save_figure(fig, path, dpi=100)
   plt.close(fig)
 
 
-def plot_curves(metrics_path: str, out_path: str) -> None:
+def plot_curves(metrics_path, out_path) -> None:
   """Training loss and PSNR, with evaluation PSNR per degradation where it was logged."""
   records = read_jsonl(metrics_path)
   train = [r for r in records if r['kind'] == 'train']
@@ -125,5 +120,5 @@ def plot_curves(metrics_path: str, out_path: str) -> None:
   ax_psnr.set_ylabel('PSNR (dB)')
   ax_psnr.legend(fontsize=7)
   fig.tight_layout()
-  fig.savefig(out_path, dpi=100)
+  paths.save_figure(fig, out_path, dpi=100)
   plt.close(fig)

@@ -19,7 +19,7 @@ from typing import Iterable, Iterator
 import jax
 import numpy as np
 
-from aedenoise import losses, parallel, state, tiling
+from aedenoise import losses, parallel, paths, state, tiling
 
 
 class Restorer:
@@ -122,7 +122,7 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
   items = _read(input_dir, names, int(config.data.channels), spec, seed, skipped)
   with tqdm.tqdm(total=len(names), unit='img', desc='restore', file=sys.stderr) as bar:
     for rel, out in restorer.restore_iter(items):
-      image_io.write_image(os.path.join(output_dir, targets[rel]), out)
+      image_io.write_image(paths.path(output_dir) / targets[rel], out)
       written += 1
       bar.update(written + len(skipped) - bar.n)  # skipped files count as done
   return {'written': written, 'skipped': skipped, 'tile': restorer.tile,

@@ -7,7 +7,7 @@ import os
 import jax
 import numpy as np
 
-from aedenoise import metrics
+from aedenoise import metrics, paths
 from aedenoise.errors import UserError
 from input_pipeline import images as image_io
 
@@ -32,7 +32,8 @@ def _match(inputs: list[str], reference_dir: str) -> list[tuple[str, str]]:
 
 def score_folders(input_dir: str, reference_dir: str, conv: metrics.Convention) -> dict:
   """Prints one row per image and the means; the last line is JSON {"psnr", "ssim", "images"}."""
-  for d in (input_dir, reference_dir):
+  for flag, d in (('--input', input_dir), ('--reference', reference_dir)):
+    paths.check_local_input(d, flag)
     if not os.path.isdir(d):
       raise UserError(f'folder not found: {d}')
   inputs = image_io.list_images(input_dir)

@@ -23,7 +23,8 @@ import optax
 from absl import logging
 
 import input_pipeline
-from aedenoise import augment, checkpoints, degradations, evaluate, metrics, parallel, reporting
+from aedenoise import augment, checkpoints, degradations, evaluate, metrics, parallel, paths
+from aedenoise import reporting
 from aedenoise import workdir as workdir_lib
 from aedenoise.errors import Interrupted, TrainingDiverged, UserError
 from aedenoise.state import (TrainState, compute_dtype, create_model, create_optimizer,
@@ -166,6 +167,8 @@ def _save(checkpointer: checkpoints.Checkpointer, state, meta: dict, wait: bool 
 
 def _first_missing(path: str) -> str | None:
   """The outermost folder of `path` that does not exist yet (None if `path` exists)."""
+  if not paths.is_local(path):
+    return None if paths.path(path).is_dir() else path
   path = os.path.abspath(path)
   missing = None
   while not os.path.exists(path):
@@ -178,15 +181,18 @@ def _remove_if_empty(path: str, created: str | None) -> None:
   `path` up to `created`, the outermost one it made."""
   if created is None:
     return
-  folders = [os.path.join(path, 'checkpoints'), os.path.abspath(path)]
-  while folders[-1] != created and len(folders[-1]) > len(created):
-    folders.append(os.path.dirname(folders[-1]))
+  if not paths.is_local(path):  # an object store: no folders to leave behind but these
+    folders = [paths.path(path) / 'checkpoints', paths.path(path)]
+  else:
+    folders = [os.path.join(path, 'checkpoints'), os.path.abspath(path)]
+    while folders[-1] != created and len(folders[-1]) > len(created):
+      folders.append(os.path.dirname(folders[-1]))
   for folder in folders:
     try:
-      os.rmdir(folder)
+      paths.path(folder).rmdir()
     except FileNotFoundError:
       continue
-    except OSError:  # not empty: something else lives there
+    except (OSError, ValueError):  # not empty (epath raises ValueError): something lives there
       return
 
 
@@ -254,9 +260,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     writer.write(int(jax.device_get(state.step)), 'eval',
                  evaluate.scalars(records, evaluator.method))
     if main_process:
-      reporting.write_evaluation(os.path.join(workdir, 'eval'), eval_set.name, records, samples,
+      reporting.write_evaluation(paths.path(workdir) / 'eval', eval_set.name, records, samples,
                                  config.model, reporting.scored_on(config))
-      reporting.plot_curves(writer.path, os.path.join(workdir, 'curves.png'))
+      reporting.plot_curves(writer.path, paths.path(workdir) / 'curves.png')
   except OSError as e:
     raise UserError(f'cannot write the evaluation into {workdir}: {e.strerror or e} (the table '
                     f'is in the log above)') from None
@@ -337,7 +343,7 @@ def restore_model(config, workdir: str, mesh):
   finally:
     checkpointer.close()
   if variables is None:
-    raise UserError(f'no checkpoint in {os.path.join(workdir, "checkpoints")}; train first')
+    raise UserError(f'no checkpoint in {paths.path(workdir) / "checkpoints"}; train first')
   return model, step, checkpoints.inference_variables(variables)
 
 
@@ -361,7 +367,7 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str) -> list
   name = f'{name}_step{step}' + ('_whole' if samples is None else '')
   if parallel.is_main_process():
     try:
-      reporting.write_evaluation(os.path.join(workdir, 'eval'), name, records, samples,
+      reporting.write_evaluation(paths.path(workdir) / 'eval', name, records, samples,
                                  config.model, reporting.scored_on(config))
     except OSError as e:
       raise UserError(f'cannot write the evaluation into {workdir}/eval: {e.strerror or e} (the '

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import tempfile
 import threading
+import uuid
 
+from aedenoise import paths
 from aedenoise.errors import UserError
 
 
@@ -27,12 +28,14 @@ def _describe_os_error(e: OSError) -> str:
 
 def check_writable(path: str, what: str = '--workdir') -> None:
   """Creates `path` if needed and proves it writable with a temporary file; UserError if not."""
-  if os.path.exists(path) and not os.path.isdir(path):
+  folder = paths.path(path)
+  if folder.exists() and not folder.is_dir():
     raise UserError(f'{what} {path} is a file, not a folder')
   try:
-    os.makedirs(path, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path, prefix='.write-test-'):
-      pass
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f'.write-test-{uuid.uuid4().hex}'
+    probe.write_text('')
+    probe.unlink()
   except OSError as e:
     raise UserError(f'{what} {path} is not writable: {_describe_os_error(e)}') from None
 
@@ -44,33 +47,32 @@ def config_json(config) -> str:
 def save_config(config, workdir: str, step: int) -> str:
   """Writes the run's config; returns the file name used (or the existing one it matched)."""
   text = config_json(config)
-  first = os.path.join(workdir, 'config.json')
-  if not os.path.exists(first):
+  first = paths.path(workdir) / 'config.json'
+  if not first.exists():
     _write_text(first, text)
-    return first
-  with open(first) as f:
-    if _same_json(f.read(), text):
-      return first
-  path = os.path.join(workdir, f'config.{step}.json')
+    return str(first)
+  if _same_json(first.read_text(), text):
+    return str(first)
+  path = paths.path(workdir) / f'config.{step}.json'
   _write_text(path, text)
-  return path
+  return str(path)
 
 
 def load_config(workdir: str):
   """The newest config a run of `workdir` saved (config.json, or the latest config.<step>.json),
   as a ConfigDict; None if it holds none."""
   import ml_collections  # pylint: disable=g-import-not-at-top
-  if not os.path.isdir(workdir):
+  folder = paths.path(workdir)
+  if not folder.is_dir():
     return None
-  steps = [int(n.split('.')[1]) for n in os.listdir(workdir)
-           if n.startswith('config.') and n.endswith('.json') and n.split('.')[1].isdigit()]
-  name = f'config.{max(steps)}.json' if steps else 'config.json'
-  path = os.path.join(workdir, name)
-  if not os.path.isfile(path):
+  steps = [int(p.name.split('.')[1]) for p in folder.iterdir()
+           if p.name.startswith('config.') and p.name.endswith('.json')
+           and p.name.split('.')[1].isdigit()]
+  path = folder / (f'config.{max(steps)}.json' if steps else 'config.json')
+  if not path.is_file():
     return None
   try:
-    with open(path) as f:
-      return ml_collections.ConfigDict(json.load(f))
+    return ml_collections.ConfigDict(json.loads(path.read_text()))
   except (OSError, json.JSONDecodeError) as e:
     raise UserError(f'cannot read {path}: {e}') from None
 
@@ -82,13 +84,9 @@ def _same_json(a: str, b: str) -> bool:
     return False
 
 
-def _write_text(path: str, text: str) -> None:
-  """Written to a temporary file and renamed, so a crash never leaves half a file."""
+def _write_text(path, text: str) -> None:
   try:
-    with tempfile.NamedTemporaryFile('w', dir=os.path.dirname(path), delete=False,
-                                     prefix='.tmp-') as f:
-      f.write(text)
-    os.replace(f.name, path)
+    paths.write_text(path, text)
   except OSError as e:
     raise UserError(f'cannot write {path}: {_describe_os_error(e)}') from None
 
@@ -98,34 +96,34 @@ RESTARTS_FILE = 'nonfinite_stops.json'
 
 def read_restarts(workdir: str) -> int:
   """How many runs in `workdir` stopped for non-finite updates (0 if none)."""
+  path = paths.path(workdir) / RESTARTS_FILE
   try:
-    with open(os.path.join(workdir, RESTARTS_FILE)) as f:
-      return len(json.load(f))
+    return len(json.loads(path.read_text()))
   except FileNotFoundError:
     return 0
   except (OSError, ValueError) as e:
-    raise UserError(f'cannot read {os.path.join(workdir, RESTARTS_FILE)}: {e}') from None
+    raise UserError(f'cannot read {path}: {e}') from None
 
 
 def record_divergence(workdir: str, step: int) -> int:
   """Appends a stop at `step` to the workdir's record; returns the number of stops now."""
-  path = os.path.join(workdir, RESTARTS_FILE)
-  stops = []
-  if os.path.exists(path):
-    with open(path) as f:
-      stops = json.load(f)
+  path = paths.path(workdir) / RESTARTS_FILE
+  stops = json.loads(path.read_text()) if path.exists() else []
   stops.append({'step': step})
   _write_text(path, json.dumps(stops) + '\n')
   return len(stops)
 
 
 def check_separate(input_dir: str, output_dir: str) -> None:
-  """UserError if the output folder is the input folder, inside it, or one of its ancestors."""
-  src, dst = os.path.realpath(input_dir), os.path.realpath(output_dir)
-  if dst == src or dst.startswith(src + os.sep) or src.startswith(dst + os.sep):
-    raise UserError(f'--output {output_dir} must lie outside --input {input_dir} and not contain '
-                    f'it (outputs would mix with, or overwrite, the originals)')
-  if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+  """UserError if the output folder is the input folder, inside it, or one of its ancestors.
+  Inputs are local (paths.check_local_input), so an output URL can overlap none."""
+  if paths.is_local(output_dir):
+    src, dst = os.path.realpath(input_dir), os.path.realpath(output_dir)
+    if dst == src or dst.startswith(src + os.sep) or src.startswith(dst + os.sep):
+      raise UserError(f'--output {output_dir} must lie outside --input {input_dir} and not '
+                      f'contain it (outputs would mix with, or overwrite, the originals)')
+  output = paths.path(output_dir)
+  if output.exists() and not output.is_dir():
     raise UserError(f'--output {output_dir} is a file, not a folder')
 
 

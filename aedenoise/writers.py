@@ -1,26 +1,67 @@
 """Where metrics go: `workdir/metrics.jsonl` (one JSON object per line), TensorBoard event files in
-`workdir/tensorboard`, and a progress line on the log. Only process 0 writes."""
+`workdir/tensorboard`, and a progress line on the log. Only process 0 writes.
+
+The workdir may be a URL (gs://bucket/run): both files go through epath. tensorboardX writes local
+files with `open()` and reaches gs:// and s3:// only through google-cloud-storage or boto3, which
+this project does not install (and any other scheme it would write into a local `gs:` folder), so
+a URL workdir gets `EpathEventFiles` registered for its scheme instead (tensorboardX's own hook).
+"""
 from __future__ import annotations
 
+import io
 import json
 import math
-import os
 import time
 
 from absl import logging
 
+from aedenoise import paths
 
-def read_jsonl(path: str) -> list[dict]:
-  if not os.path.exists(path):
+
+def read_jsonl(path) -> list[dict]:
+  path = paths.path(path)
+  if not path.exists():
     return []
   records = []
-  with open(path) as f:
-    for line in f:
-      try:
-        records.append(json.loads(line))
-      except json.JSONDecodeError:  # the half-written last line of a killed run
-        continue
+  for line in path.read_text().splitlines():
+    try:
+      records.append(json.loads(line))
+    except json.JSONDecodeError:  # the half-written last line of a killed run
+      continue
   return records
+
+
+class EpathEventFile:
+  """One TensorBoard event file at a URL. Object stores cannot append, so the file is kept in
+  memory and uploaded whole at each flush, as tensorboardX's own gs:// writer does; scalars-only
+  event files stay small."""
+
+  def __init__(self, path: str):
+    self.path = paths.path(path)
+    self.buffer = io.BytesIO()
+    self._uploaded = -1  # bytes in the last upload; -1: none yet, so even an empty file appears
+
+  def write(self, data: bytes) -> None:
+    self.buffer.write(data)
+
+  def flush(self) -> None:
+    data = self.buffer.getvalue()
+    if len(data) != self._uploaded:  # tensorboardX flushes on a timer and again on close
+      self.path.write_bytes(data)
+      self._uploaded = len(data)
+
+  def close(self) -> None:
+    self.flush()
+
+
+class EpathEventFiles:
+  """tensorboardX's writer factory interface (record_writer.register_writer_factory)."""
+
+  def open(self, path: str) -> EpathEventFile:
+    return EpathEventFile(path)
+
+  def directory_check(self, path: str) -> None:
+    paths.path(path).mkdir(parents=True, exist_ok=True)
 
 
 class MetricWriter:
@@ -29,19 +70,23 @@ class MetricWriter:
 
   def __init__(self, workdir: str, enabled: bool = True):
     self.enabled = enabled
-    self.path = os.path.join(workdir, 'metrics.jsonl')
+    self.path = paths.path(workdir) / 'metrics.jsonl'
+    # Locally every write is flushed; at a URL each flush uploads the whole event file again, so
+    # there tensorboardX's own timer (flush_secs) and close() flush it.
+    self._flush_each_write = paths.is_local(workdir)
     self._tb = None
     if enabled:
-      os.makedirs(workdir, exist_ok=True)
-      from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
-      self._tb = SummaryWriter(os.path.join(workdir, 'tensorboard'))
+      paths.path(workdir).mkdir(parents=True, exist_ok=True)
+      from tensorboardX import SummaryWriter, record_writer  # pylint: disable=g-import-not-at-top
+      if not paths.is_local(workdir):
+        record_writer.register_writer_factory(paths.scheme(workdir), EpathEventFiles())
+      self._tb = SummaryWriter(str(paths.path(workdir) / 'tensorboard'))
 
   def truncate_after(self, step: int) -> None:
     if not self.enabled:
       return
     kept = [r for r in read_jsonl(self.path) if r['step'] <= step]
-    with open(self.path, 'w') as f:
-      f.writelines(json.dumps(r) + '\n' for r in kept)
+    self.path.write_text(''.join(json.dumps(r) + '\n' for r in kept))
 
   def write(self, step: int, kind: str, scalars: dict) -> None:
     if not self.enabled:
@@ -49,12 +94,13 @@ class MetricWriter:
     record = {'step': int(step), 'kind': kind}
     record.update({k: (float(v) if isinstance(v, (int, float)) or hasattr(v, 'item') else v)
                    for k, v in scalars.items()})
-    with open(self.path, 'a') as f:
+    with self.path.open('a') as f:
       f.write(json.dumps(record) + '\n')
     for k, v in scalars.items():
       if isinstance(v, (int, float)) or hasattr(v, 'item'):
         self._tb.add_scalar(f'{kind}/{k}', float(v), int(step))
-    self._tb.flush()
+    if self._flush_each_write:
+      self._tb.flush()
 
   def close(self) -> None:
     if self._tb is not None:

@@ -119,11 +119,16 @@ def check_file(path: str) -> None:
     img.verify()
 
 
-def write_image(path: str, image: np.ndarray) -> None:
-  """Write uint8 (H, W, 1|3) or float [0, 1] image as PNG (or by extension)."""
+def write_image(path, image: np.ndarray) -> None:
+  """Write uint8 (H, W, 1|3) or float [0, 1] image as PNG (or by extension), at a local path or
+  a URL (gs://...): PIL writes into an epath file object, so it is told the format."""
+  from etils import epath  # pylint: disable=g-import-not-at-top
   if image.dtype != np.uint8:
     image = np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
   if image.ndim == 3 and image.shape[-1] == 1:
     image = image[..., 0]
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  Image.fromarray(image).save(path)
+  target = epath.Path(os.path.abspath(path) if '://' not in os.fspath(path) else path)
+  target.parent.mkdir(parents=True, exist_ok=True)
+  image_format = Image.registered_extensions().get(target.suffix.lower(), 'PNG')
+  with target.open('wb') as f:
+    Image.fromarray(image).save(f, format=image_format)
