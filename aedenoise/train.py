@@ -248,9 +248,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   evaluator = evaluate.Evaluator(model, config, mesh)
   last_logged: dict[str, float] = {}
   if batches is not None:
-    state, last_logged = _train(config, workdir, state, meta, batches, checkpointer, writer,
-                                evaluator, eval_set, make_train_step(config, model, mesh, restarts),
-                                start)
+    try:
+      state, last_logged = _train(config, workdir, state, meta, batches, checkpointer, writer,
+                                  evaluator, eval_set,
+                                  make_train_step(config, model, mesh, restarts), start)
+    except BaseException:  # a stop (SIGTERM, divergence) still uploads the events of a URL workdir
+      writer.close()
+      raise
   else:
     logging.info('workdir already holds a checkpoint at step %d >= num_train_steps', start)
 
