@@ -98,7 +98,8 @@ class MetricWriter:
       f.write(json.dumps(record) + '\n')
     for k, v in scalars.items():
       if isinstance(v, (int, float)) or hasattr(v, 'item'):
-        self._tb.add_scalar(f'{kind}/{k}', float(v), int(step))
+        if math.isfinite(float(v)):  # an interval of skipped non-finite steps has no mean
+          self._tb.add_scalar(f'{kind}/{k}', float(v), int(step))
     if self._flush_each_write:
       self._tb.flush()
 
