@@ -54,7 +54,7 @@ def test_train_resume_eval_and_restore_in_a_bucket(bucket, tmp_path):
   (run / 'checkpoints' / '4' / 'meta' / 'metadata').unlink()
   records = train.evaluate_checkpoint(tiny_config(), RUN)
   assert epath.Path(f'{RUN}/checkpoints/4.damaged').is_dir()
-  assert json.loads(epath.Path(f'{RUN}/eval/builtin_skimage.json').read_text()) == records
+  assert json.loads(epath.Path(f'{RUN}/eval/builtin_skimage_step2.json').read_text()) == records
 
   src = tmp_path / 'in'
   src.mkdir()
