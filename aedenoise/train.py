@@ -120,10 +120,11 @@ def _raise_diverged(step: int, checkpointer: checkpoints.Checkpointer) -> None:
                          f'holds), then run again to resume.')
 
 
-def _save(checkpointer: checkpoints.Checkpointer, state, meta: dict, wait: bool = False) -> None:
+def _save(checkpointer: checkpoints.Checkpointer, state, meta: dict, wait: bool = False,
+          data: dict | None = None) -> None:
   """A checkpoint, with a failed write (full disk, read-only folder) as one line."""
   try:
-    checkpointer.save(state, meta)
+    checkpointer.save(state, meta, data)
     if wait:
       checkpointer.wait()
   except OSError as e:
@@ -171,7 +172,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     if start < config.num_train_steps:
       batches = input_pipeline.create_train_iterator(
           config, start_step=start, put=lambda b: parallel.to_global(b, batch_sharding),
-          process_index=jax.process_index(), process_count=jax.process_count())
+          process_index=jax.process_index(), process_count=jax.process_count(),
+          state=checkpointer.restore_data(start) if restored is not None else None)
   except BaseException:
     _remove_if_empty(workdir, created)
     raise
@@ -244,7 +246,7 @@ def _train(config, state, meta, batches, checkpointer, writer, evaluator, eval_s
         elif save_now and not all(jax.device_get([m['finite'] for m in pending])):
           _raise_diverged(step, checkpointer)
         if save_now:
-          _save(checkpointer, state, meta, wait=bool(stop.signal))
+          _save(checkpointer, state, meta, wait=bool(stop.signal), data=batches.get_state())
         if stop.signal:
           raise Interrupted(f'stopped by {stop.name} at step {step}; its checkpoint is saved: run '
                             f'the same command again to continue', stop.signal)
