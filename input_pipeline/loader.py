@@ -216,6 +216,7 @@ class TrainBatches:
     self._it = iter(ds)
     if saved:
       self._it.set_state(saved['grain'])
+    self._it.start_prefetch()  # now: the first batches get ready while the step compiles
 
   def _usable(self, state: dict | None, step: int) -> dict | None:
     """`state` if it was saved at `step` by a pipeline laid out like this one, else None."""
