@@ -38,6 +38,9 @@ flags.DEFINE_string('coordinator_address', '', 'host:port of process 0, for a mu
 flags.DEFINE_integer('num_processes', 0, 'Processes in a multi-process run.')
 flags.DEFINE_integer('process_id', -1, 'This process, 0..num_processes-1.')
 flags.DEFINE_integer('distributed_timeout', 300, 'Seconds to wait for all processes to join.')
+flags.DEFINE_string('compilation_cache', cli.default_compilation_cache(),
+                    'Folder of JAX\'s persistent compilation cache, so a repeated command skips '
+                    'most compilation ("" turns it off).')
 
 
 def main(argv):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from aedenoise.degradations import DegradationError
@@ -45,8 +46,24 @@ def _config(config, workdir: str | None = None):
                   'the config.json of a --workdir that holds one)')
 
 
+def default_compilation_cache() -> str:
+  """$XDG_CACHE_HOME/aedenoise/jax, or ~/.cache/aedenoise/jax: shared by every workdir."""
+  base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+  return os.path.join(base, 'aedenoise', 'jax')
+
+
+def use_compilation_cache(path: str) -> None:
+  """JAX's persistent cache of compiled programs in `path`, for compilations over half a second
+  (the train and eval steps; not the many tiny ones, whose files would cost more than they save)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  jax.config.update('jax_compilation_cache_dir', path)
+  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
+
+
 def run(mode: str, config, flags) -> None:
   _quiet_library_logs()
+  if getattr(flags, 'compilation_cache', ''):
+    use_compilation_cache(flags.compilation_cache)
   # Imported here so that `--help` and flag errors do not pay for importing JAX.
   from aedenoise import metrics, parallel, scoring, state, summary, train  # pylint: disable=g-import-not-at-top
 

@@ -72,6 +72,7 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
     'log_every_steps': integer(1),
     'checkpoint_every_steps': integer(1),
     'keep_checkpoints': integer(1),
+    'max_nonfinite_steps': integer(0),
     'eval_every_steps': integer(0),
     'seed': SEED,
     'data.image_size': image_size,

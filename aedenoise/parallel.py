@@ -10,6 +10,7 @@ import sys
 import threading
 
 import jax
+import numpy as np
 from absl import logging
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
 
@@ -105,3 +106,12 @@ def to_global(local_batch, sharding: NamedSharding):
 
 def is_main_process() -> bool:
   return jax.process_index() == 0
+
+
+def agree(value: int) -> int:
+  """Process 0's `value` on every process: hosts that share no disk read their own copies of a
+  workdir file, and must still take the same decision."""
+  if jax.process_count() == 1:
+    return value
+  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  return int(multihost_utils.broadcast_one_to_all(np.int32(value)))

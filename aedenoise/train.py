@@ -71,9 +71,11 @@ def train_step(state: TrainState, batch: dict, *, model, prepare: augment.Prepar
         lambda e, p: ema_decay * e + (1.0 - ema_decay) * p, state.ema_params, updated.params))
   finite = (jnp.isfinite(loss) & jnp.isfinite(grad_norm)
             & jnp.isfinite(optax.tree.norm(updated.params)))
-  # A non-finite step leaves the state as it was; the loop stops at its next sync point, so no
-  # checkpoint ever holds NaN parameters.
-  new_state = jax.tree.map(lambda new, old: jnp.where(finite, new, old), updated, state)
+  # A non-finite update is skipped (as optax.apply_if_finite would, without changing what the
+  # optimizer state holds): parameters, statistics and moments stay; the step still advances, so
+  # the next step sees new data and new noise. The loop counts skips against a budget.
+  skipped = state.replace(step=updated.step)
+  new_state = jax.tree.map(lambda new, old: jnp.where(finite, new, old), updated, skipped)
   psnr, ssim = metrics.psnr_ssim(loss_fn.restore(outputs), target)
   out = {'loss': loss, 'psnr': psnr.mean(), 'ssim': ssim.mean(), 'grad_norm': grad_norm,
          'finite': finite}
@@ -82,26 +84,38 @@ def train_step(state: TrainState, batch: dict, *, model, prepare: augment.Prepar
   return new_state, out
 
 
-def make_train_step(config, model, mesh):
-  """`train_step` for this config, jitted over `mesh`: state replicated and donated, batch sharded."""
+def make_train_step(config, model, mesh, restarts: int = 0):
+  """`train_step` for this config, jitted over `mesh`: state replicated and donated, batch sharded.
+  After `restarts` stops for non-finite updates, the noise comes from another key (`data_seed`)."""
   replicated = parallel.replicated(mesh)
   prepare = augment.make_prepare(degradations.build(degradations.resolve(config.degradation)),
                                  config.get('augment'), config.data.image_size,
                                  int(config.data.channels))
   return jax.jit(
       functools.partial(train_step, model=model, prepare=prepare, loss_fn=objective(config, model),
-                        noise_key=jax.random.fold_in(jax.random.key(config.seed), 1),
+                        noise_key=jax.random.fold_in(
+                            jax.random.key(data_seed(config.seed, restarts)), 1),
                         dtype=compute_dtype(config),
                         ema_decay=float(config.get('ema_decay', 0.0))),
       in_shardings=(replicated, parallel.batch_sharding(mesh)),
       out_shardings=(replicated, replicated), donate_argnums=(0,))
 
 
+def data_seed(seed: int, restarts: int) -> int:
+  """The seed of data order and noise: `seed` itself, or one derived from (seed, restarts) once a
+  run has stopped for non-finite updates, so resuming does not replay the same batches blindly."""
+  if not restarts:
+    return seed
+  return int(np.random.SeedSequence([seed, restarts]).generate_state(1, np.uint32)[0])
+
+
 def summarize(pending: list[dict[str, jax.Array]]) -> dict[str, float]:
   """Means over the steps since the last log point: the one host sync of a log interval."""
   values = jax.device_get(pending)
-  out = {k: float(np.mean([v[k] for v in values])) for k in values[0] if k != 'finite'}
-  out['nonfinite_steps'] = int(sum(not v['finite'] for v in values))
+  finite = [bool(v['finite']) for v in values]
+  out = {k: float(np.mean([v[k] for v, ok in zip(values, finite) if ok] or [np.nan]))
+         for k in values[0] if k != 'finite'}
+  out['nonfinite_steps'] = finite.count(False)
   return out
 
 
@@ -112,12 +126,30 @@ def _inference(state) -> dict:
   return checkpoints.inference_variables(checkpoints.model_variables(state))
 
 
-def _raise_diverged(step: int, checkpointer: checkpoints.Checkpointer) -> None:
-  last = checkpointer.latest_step()
-  kept = f'last good checkpoint: step {last}' if last is not None else 'no checkpoint was saved'
-  raise TrainingDiverged(f'loss became NaN or Inf by step {step}; stopped ({kept}). Lower '
-                         f'learning_rate or set grad_clip_norm (neither changes what a checkpoint '
-                         f'holds), then run again to resume.')
+class NonfiniteBudget:
+  """Counts skipped non-finite updates; past `limit` the run stops, recording the stop in the
+  workdir so that the next run resumes with another data order and noise (`data_seed`)."""
+
+  def __init__(self, limit: int, workdir: str, checkpointer: checkpoints.Checkpointer):
+    self.limit, self.workdir, self.checkpointer = limit, workdir, checkpointer
+    self.skipped = 0
+
+  def add(self, skipped: int, step: int, last: int) -> None:
+    if not skipped:
+      return
+    self.skipped += skipped
+    logging.warning('skipped %d non-finite update(s) in steps %d-%d (%d of max_nonfinite_steps=%d '
+                    'this run)', skipped, last + 1, step, self.skipped, self.limit)
+    if self.skipped <= self.limit:
+      return
+    good = self.checkpointer.latest_step()
+    kept = f'last good checkpoint: step {good}' if good is not None else 'no checkpoint was saved'
+    restarts = workdir_lib.record_divergence(self.workdir, step) if parallel.is_main_process() else 0
+    raise TrainingDiverged(
+        f'loss became NaN or Inf at {self.skipped} steps by step {step}, more than '
+        f'max_nonfinite_steps={self.limit}; stopped ({kept}). Lower learning_rate or set '
+        f'grad_clip_norm (neither changes what a checkpoint holds); running again resumes with '
+        f'another data order and noise (restart {restarts}).')
 
 
 def _save(checkpointer: checkpoints.Checkpointer, state, meta: dict, wait: bool = False,
@@ -133,15 +165,30 @@ def _save(checkpointer: checkpoints.Checkpointer, state, meta: dict, wait: bool 
                     f'{e.strerror or e}; the newest complete checkpoint is step {last}') from None
 
 
-def _remove_if_empty(path: str, created: bool) -> None:
-  """Undoes the folders a run made before it failed to start (only if they are still empty)."""
-  if not created:
+def _first_missing(path: str) -> str | None:
+  """The outermost folder of `path` that does not exist yet (None if `path` exists)."""
+  path = os.path.abspath(path)
+  missing = None
+  while not os.path.exists(path):
+    missing, path = path, os.path.dirname(path)
+  return missing
+
+
+def _remove_if_empty(path: str, created: str | None) -> None:
+  """Undoes the folders a run made before it failed to start (only those still empty), from
+  `path` up to `created`, the outermost one it made."""
+  if created is None:
     return
-  for sub in (os.path.join(path, 'checkpoints'), path):
+  folders = [os.path.join(path, 'checkpoints'), os.path.abspath(path)]
+  while folders[-1] != created and len(folders[-1]) > len(created):
+    folders.append(os.path.dirname(folders[-1]))
+  for folder in folders:
     try:
-      os.rmdir(sub)
-    except OSError:
-      pass
+      os.rmdir(folder)
+    except FileNotFoundError:
+      continue
+    except OSError:  # not empty: something else lives there
+      return
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
@@ -155,7 +202,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   mesh = parallel.create_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
   replicated, batch_sharding = parallel.replicated(mesh), parallel.batch_sharding(mesh)
-  created = not os.path.isdir(workdir)
+  created = _first_missing(workdir)
   workdir_lib.check_writable(workdir)
   try:
     model = create_model(config)
@@ -167,11 +214,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       state = restored
       logging.info('resumed from %s at step %d', checkpointer.directory, int(state.step))
     start = int(jax.device_get(state.step))
+    restarts = parallel.agree(workdir_lib.read_restarts(workdir))
+    if restarts:
+      logging.info('resuming after %d stop(s) for non-finite updates: data order and noise use '
+                   'seed %d, derived from (seed %d, restart %d)', restarts,
+                   data_seed(config.seed, restarts), config.seed, restarts)
     eval_set = input_pipeline.load_eval_set(config)
     batches = None
     if start < config.num_train_steps:
       batches = input_pipeline.create_train_iterator(
-          config, start_step=start, put=lambda b: parallel.to_global(b, batch_sharding),
+          config, start_step=start, seed=data_seed(config.seed, restarts), put=lambda b: parallel.to_global(b, batch_sharding),
           process_index=jax.process_index(), process_count=jax.process_count(),
           state=checkpointer.restore_data(start) if restored is not None else None)
   except BaseException:
@@ -192,8 +244,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   evaluator = evaluate.Evaluator(model, config, mesh)
   last_logged: dict[str, float] = {}
   if batches is not None:
-    state, last_logged = _train(config, state, meta, batches, checkpointer, writer, evaluator,
-                                eval_set, make_train_step(config, model, mesh), start)
+    state, last_logged = _train(config, workdir, state, meta, batches, checkpointer, writer,
+                                evaluator, eval_set, make_train_step(config, model, mesh, restarts),
+                                start)
   else:
     logging.info('workdir already holds a checkpoint at step %d >= num_train_steps', start)
 
@@ -214,12 +267,18 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   return {'eval': records, 'train': last_logged}
 
 
-def _train(config, state, meta, batches, checkpointer, writer, evaluator, eval_set, step_fn,
-           start):
+def _count_nonfinite(pending: list[dict[str, jax.Array]]) -> int:
+  return sum(not ok for ok in jax.device_get([m['finite'] for m in pending]))
+
+
+def _train(config, workdir, state, meta, batches, checkpointer, writer, evaluator, eval_set,
+           step_fn, start):
   """The training loop from `start`: logs, checkpoints, periodic evaluation; SIGINT or SIGTERM
   save a checkpoint at the step reached and stop with one line."""
   progress = Progress(start, config.num_train_steps, config.batch_size)
   pending: list[dict[str, jax.Array]] = []
+  counted, checked = 0, start  # pending[:counted] are in the budget, up to step `checked`
+  budget = NonfiniteBudget(int(config.get('max_nonfinite_steps', 10)), workdir, checkpointer)
   reported_skips = 0
   last_logged: dict[str, float] = {}
   try:
@@ -229,11 +288,14 @@ def _train(config, state, meta, batches, checkpointer, writer, evaluator, eval_s
         pending.append(step_metrics)
         is_last = step == config.num_train_steps
         save_now = step % config.checkpoint_every_steps == 0 or is_last or stop.signal
-        if step % config.log_every_steps == 0 or is_last:
+        log_now = step % config.log_every_steps == 0 or is_last
+        if log_now or save_now:  # a host sync anyway: count skipped updates before saving
+          budget.add(_count_nonfinite(pending[counted:]), step, checked)
+          counted, checked = len(pending), step
+        if log_now:
           scalars = summarize(pending)
-          pending = []
-          if scalars.pop('nonfinite_steps'):
-            _raise_diverged(step, checkpointer)
+          pending, counted = [], 0
+          scalars.pop('nonfinite_steps')
           scalars.update(progress.rates(step))
           scalars['learning_rate'] = float(learning_rate_schedule(config)(step - 1))
           writer.write(step, 'train', scalars)
@@ -243,8 +305,6 @@ def _train(config, state, meta, batches, checkpointer, writer, evaluator, eval_s
             reported_skips = len(batches.skipped)
             logging.warning('skipped %d unreadable image file(s) so far, e.g. %s', reported_skips,
                             '; '.join(f'{p} ({r})' for p, r in list(batches.skipped.items())[:3]))
-        elif save_now and not all(jax.device_get([m['finite'] for m in pending])):
-          _raise_diverged(step, checkpointer)
         if save_now:
           _save(checkpointer, state, meta, wait=bool(stop.signal), data=batches.get_state())
         if stop.signal:
@@ -299,6 +359,8 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str) -> list
     name = eval_set.name
   print(reporting.markdown_table(records))  # before writing: a failed write loses no result
   print(json.dumps({'dataset': name, 'step': step}))
+  # Named by step (and whole images), so it never replaces the training's own final evaluation.
+  name = f'{name}_step{step}' + ('_whole' if samples is None else '')
   if parallel.is_main_process():
     try:
       reporting.write_evaluation(os.path.join(workdir, 'eval'), name, records, samples,

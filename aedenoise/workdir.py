@@ -93,6 +93,32 @@ def _write_text(path: str, text: str) -> None:
     raise UserError(f'cannot write {path}: {_describe_os_error(e)}') from None
 
 
+RESTARTS_FILE = 'nonfinite_stops.json'
+
+
+def read_restarts(workdir: str) -> int:
+  """How many runs in `workdir` stopped for non-finite updates (0 if none)."""
+  try:
+    with open(os.path.join(workdir, RESTARTS_FILE)) as f:
+      return len(json.load(f))
+  except FileNotFoundError:
+    return 0
+  except (OSError, ValueError) as e:
+    raise UserError(f'cannot read {os.path.join(workdir, RESTARTS_FILE)}: {e}') from None
+
+
+def record_divergence(workdir: str, step: int) -> int:
+  """Appends a stop at `step` to the workdir's record; returns the number of stops now."""
+  path = os.path.join(workdir, RESTARTS_FILE)
+  stops = []
+  if os.path.exists(path):
+    with open(path) as f:
+      stops = json.load(f)
+  stops.append({'step': step})
+  _write_text(path, json.dumps(stops) + '\n')
+  return len(stops)
+
+
 def check_separate(input_dir: str, output_dir: str) -> None:
   """UserError if the output folder is the input folder, inside it, or one of its ancestors."""
   src, dst = os.path.realpath(input_dir), os.path.realpath(output_dir)

@@ -59,6 +59,9 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   config.lr_schedule = 'constant'       # 'constant' or 'cosine' (decay to 0 over the run)
   config.warmup_steps = 0               # linear warm-up from 0, for either schedule
   config.grad_clip_norm = 0.0           # clip gradients to this global norm; 0 = off
+  # Non-finite updates (NaN/Inf loss or gradients) are skipped; past this many in one run it stops,
+  # and the next run resumes from the last checkpoint with another data order and noise.
+  config.max_nonfinite_steps = 10
   config.ema_decay = 0.0                # keep an EMA of the parameters (e.g. 0.999) for evaluation
   # Compute type of the model's forward and backward pass: 'float32' or 'bfloat16' (parameters,
   # loss and metrics stay float32).

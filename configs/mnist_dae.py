@@ -36,8 +36,7 @@ RECIPE = {'conv_impl': 'lax', 'loss': 'mse', 'learning_rate': 1e-3, 'batch_size'
           'eval.batch_size': 500, 'eval.grid_images': 8}
 
 # A quick grid: 400 steps of batch 64 (0.53 epoch) per model, validation on 1,000 images every 100
-# steps, test loss on the first 2,000 test images. Measured: 4-5 minutes per depth-1 model on the
-# shared 2-core CPU, so the nine take well over 20 minutes there (docs/STUDIES.md).
+# steps, test loss on the first 2,000 test images (its cost on a 2-core CPU: docs/STUDIES.md).
 QUICK = {'num_train_steps': 400, 'log_every_steps': 25, 'checkpoint_every_steps': 200,
          'eval_every_steps': 100, 'data.num_eval': 1000, 'data.num_test': 2000}
 

@@ -48,14 +48,17 @@ def dataset_name(spec: str) -> str:
 
 
 def create_train_iterator(config, *, start_step: int, put=None, process_index: int = 0,
-                          process_count: int = 1, state: dict | None = None) -> TrainBatches:
-  """The training batches from `start_step`; `state` is a saved `get_state()` (a checkpoint's)."""
+                          process_count: int = 1, seed: int | None = None,
+                          state: dict | None = None) -> TrainBatches:
+  """The training batches from `start_step` on, in the order of `seed` (default config.seed);
+  `state` is a saved `get_state()` (a checkpoint's)."""
   data = config.data
   source = open_source(data.train, data, data.train_split)
   if data.get('cache_mb', 0) and not data.train.startswith('builtin:'):  # builtins are generated
     source = CachedSource(source, int(data.cache_mb * 2**20))
   return TrainBatches(source, global_batch=config.batch_size, image_size=data.image_size,
-                      fit_mode=data.fit, resize_method=data.resize_method, seed=config.seed,
+                      fit_mode=data.fit, resize_method=data.resize_method,
+                      seed=config.seed if seed is None else seed,
                       start_step=start_step, process_index=process_index,
                       process_count=process_count, num_workers=data.num_workers,
                       prefetch=data.prefetch, put=put,

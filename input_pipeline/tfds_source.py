@@ -37,7 +37,7 @@ def _tfds():
     import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   except ImportError as e:
     raise SourceError(f'tfds: sources need tensorflow-datasets ({e}); pip install -r '
-                      f'requirements.txt') from None
+                      f'requirements-tfds.txt') from None
   return tfds
 
 

@@ -231,7 +231,9 @@ def test_every_preset_builds_and_runs_under_jit(name, preset_outputs):
     assert y.shape[1] < shape[1]
   else:
     assert y.shape == shape
-  assert np.all(np.isfinite(y)) and y.min() >= 0 and y.max() <= 1
+  assert np.all(np.isfinite(y))
+  if name != 'gaussian_s25':  # the benchmarks' noise is unclipped, as DnCNN adds it
+    assert y.min() >= 0 and y.max() <= 1
   assert list(degradations.components(degradations.resolve(name)))  # rows of the eval table
 
 

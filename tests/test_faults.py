@@ -276,3 +276,5 @@ def test_scalar_override_of_a_range_and_eval_from_the_workdirs_config(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
   assert '"step": 2' in result.stdout and '| gaussian | single |' in result.stdout
+  # Named by step: the training's own final evaluation is still there beside it.
+  assert {'builtin_skimage.json', 'builtin_skimage_step2.json'} <= set(os.listdir(tmp_path / 'eval'))

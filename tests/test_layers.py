@@ -53,13 +53,13 @@ def test_conv_transpose_matches_lax(size, k, s, cin, cout, padding):
 def test_modules_share_parameters_with_flax_layers():
   """Same parameter tree as nn.Conv / nn.ConvTranspose, so checkpoints do not depend on impl."""
   x = _rand((1, 8, 8, 3))
-  ours = layers.ConvTranspose(5, (3, 3), (2, 2)).init(jax.random.key(0), x)
+  ours = layers.ConvTranspose(5, (3, 3), (2, 2), impl='matmul').init(jax.random.key(0), x)
   theirs = nn.ConvTranspose(5, (3, 3), (2, 2), padding='VALID').init(jax.random.key(0), x)
   assert jax.tree.map(jnp.shape, ours) == jax.tree.map(jnp.shape, theirs)
-  np.testing.assert_allclose(layers.ConvTranspose(5, (3, 3), (2, 2)).apply(theirs, x),
+  np.testing.assert_allclose(layers.ConvTranspose(5, (3, 3), (2, 2), impl='matmul').apply(theirs, x),
                              nn.ConvTranspose(5, (3, 3), (2, 2), padding='VALID').apply(theirs, x),
                              rtol=1e-5, atol=1e-5)
-  conv = layers.Conv(4, (3, 3), (2, 2))
+  conv = layers.Conv(4, (3, 3), (2, 2), impl='matmul')
   assert isinstance(conv, nn.Conv)
   v = conv.init(jax.random.key(0), x)
   np.testing.assert_allclose(conv.apply(v, x), nn.Conv(4, (3, 3), (2, 2), 'VALID').apply(v, x),

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from aedenoise import checkpoints, parallel, train
+from aedenoise import workdir as workdir_lib
 from aedenoise.errors import TrainingDiverged, UserError
 from aedenoise.models import MODELS
 from aedenoise.writers import read_jsonl
@@ -50,7 +51,7 @@ def test_nonfinite_step_keeps_the_state():
   batch = np.full((8, 100, 100, 1), 128, np.uint8)
   state, metrics = train.make_train_step(config, model, mesh)(state, {'target': batch})
   assert not bool(metrics['finite'])
-  assert int(state.step) == 0
+  assert int(state.step) == 1  # the next step draws new noise
   for a, b in zip(jax.tree.leaves(before), jax.tree.leaves(jax.device_get(state.params))):
     np.testing.assert_array_equal(a, b)
 
@@ -69,11 +70,24 @@ def test_resume_continues_exactly(tmp_path):
   assert (tmp_path / 'a' / 'curves.png').exists()
 
 
+def test_nonfinite_updates_are_skipped_within_the_budget(tmp_path):
+  config = tiny_config(learning_rate=1e38, max_nonfinite_steps=4)
+  result = train.train_and_evaluate(config, str(tmp_path))  # every update non-finite: 4 skipped
+  assert np.isfinite([r['psnr'] for r in result['eval']]).all()
+  checkpointer = checkpoints.Checkpointer(str(tmp_path))
+  assert checkpointer.latest_step() == 4
+  checkpointer.close()
+
+
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path):
   workdir = str(tmp_path)
   train.train_and_evaluate(tiny_config(num_train_steps=2), workdir)
-  with pytest.raises(TrainingDiverged, match='last good checkpoint: step 2'):
-    train.train_and_evaluate(tiny_config(learning_rate=1e38), workdir)
+  first_order = train.data_seed(0, 0)
+  with pytest.raises(TrainingDiverged, match=r'last good checkpoint: step 2\).*restart 1'):
+    train.train_and_evaluate(tiny_config(learning_rate=1e38, max_nonfinite_steps=1), workdir)
+  # The next run takes another data order and noise instead of replaying the same steps.
+  assert workdir_lib.read_restarts(workdir) == 1
+  assert train.data_seed(0, 1) not in (first_order, train.data_seed(0, 2))
   checkpointer = checkpoints.Checkpointer(workdir)
   assert checkpointer.latest_step() == 2
   config = tiny_config()
@@ -84,6 +98,14 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path):
       state, checkpoints.describe_state(config.model, config.optimizer, state))
   checkpointer.close()
   assert all(np.isfinite(x).all() for x in jax.tree.leaves(jax.device_get(restored.params)))
+
+
+def test_a_run_that_cannot_start_leaves_no_folders(tmp_path):
+  workdir = tmp_path / 'new' / 'run'
+  with pytest.raises(UserError, match='folder not found'):
+    train.train_and_evaluate(tiny_config(**{'data.train': f'folder:{tmp_path}/absent'}),
+                             str(workdir))
+  assert not (tmp_path / 'new').exists()
 
 
 def test_checkpoint_of_another_model_is_refused(tmp_path):

@@ -26,6 +26,10 @@ SIDD_NLF = {'kind': 'poisson_gaussian', 'a': (0.001, 0.02), 'b': (0.0001, 0.002)
 # The MNIST study: noisy = clip(X + 0.5 * N(0, 1), 0, 1).
 MNIST_GAUSSIAN = {'kind': 'gaussian', 'sigma': 0.5, 'mean': 0.0, 'clip': True}
 
+# The benchmarks' grey Gaussian noise at sigma 25 on the 0-255 scale, unclipped as DnCNN and KAIR
+# add it (aedenoise/benchmark.py), to train a model for the sigma-25 tables.
+GAUSSIAN_S25 = {'kind': 'gaussian', 'sigma': 25 / 255, 'mean': 0.0, 'clip': False}
+
 # The CIFAR-10 study (its code, source/noisy.py): Type-I is Gaussian with a non-zero mean, Type-II is
 # x(1 + n); both clip after every step, and each image gets one of four cases uniformly. Case
 # "type2_type1" follows the code (Gaussian mean 0.1, std 0.08); the paper's Table 1 says 0.2 / 0.05.
@@ -74,6 +78,7 @@ PRESETS = {
     'faces_mix': FACES_MIX,
     'sidd_nlf': SIDD_NLF,
     'mnist_gaussian': MNIST_GAUSSIAN,
+    'gaussian_s25': GAUSSIAN_S25,
     'cifar_type1': CIFAR_TYPE1,
     'cifar_type2': CIFAR_TYPE2,
     'cifar_type2_type1': CIFAR_TYPE2_TYPE1,

@@ -180,7 +180,7 @@ def _matmul_conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation
 
 
 def Conv(features: int, kernel_size: Sequence[int], strides: Sequence[int] = (1, 1),  # pylint: disable=invalid-name
-         padding='VALID', *, impl: str = 'matmul', **kwargs) -> nn.Conv:
+         padding='VALID', *, impl: str = 'lax', **kwargs) -> nn.Conv:
   """An `nn.Conv`, computed by `conv_matmul`/`depthwise_conv` when impl='matmul'."""
   _check_impl(impl)
   fn = _matmul_conv_general_dilated if impl == 'matmul' else None
@@ -195,7 +195,7 @@ class ConvTranspose(nn.Module):
   strides: Sequence[int] = (1, 1)
   padding: str = 'VALID'
   use_bias: bool = True
-  impl: str = 'matmul'
+  impl: str = 'lax'
   kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
   bias_init: nn.initializers.Initializer = nn.initializers.zeros_init()
 
@@ -219,7 +219,7 @@ class SeparableConv(nn.Module):
   kernel_size: Sequence[int]
   strides: Sequence[int] = (1, 1)
   padding: str = 'VALID'
-  impl: str = 'matmul'
+  impl: str = 'lax'
 
   @nn.compact
   def __call__(self, x):
