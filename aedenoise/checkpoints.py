@@ -6,6 +6,8 @@ Three items per step, so that each reader takes only what it needs:
   `ema_params` (when `config.ema_decay` is on). Evaluation, restore and export read this alone,
   so they work whatever optimizer, clipping or schedule the config now names;
 * `train`: the step and the optimizer state, read only to resume training;
+* `data`: the training data iterator's state (grain's, one JSON file per process), read on resume
+  by the input pipeline; a checkpoint without it (older ones) resumes the data at its step;
 * `meta`: JSON describing the model (name, a hash of its variable shapes, parameter count) and the
   optimizer, so that a workdir holding another model's checkpoint, or resuming under another
   optimizer, is refused with one line instead of failing deep inside a restore.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import grain
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
@@ -130,6 +133,22 @@ def _check_gcs_client(directory) -> None:
                     f'of a gs:// folder through it): pip install google-cloud-storage') from None
 
 
+class _IteratorState:
+  """A data iterator's saved state, in the form grain's checkpoint handler reads and writes."""
+
+  def __init__(self, state: dict | None = None):
+    self.state = state
+
+  def get_state(self) -> bytes:
+    return json.dumps(self.state).encode()
+
+  def set_state(self, state: bytes) -> None:
+    self.state = json.loads(state)
+
+  def start_prefetch(self) -> None:  # the handler starts a restored iterator; there is none here
+    pass
+
+
 class Checkpointer:
   """Saves and restores train states; `restore_train` is the automatic resume."""
 
@@ -143,18 +162,34 @@ class Checkpointer:
                                              enable_async_checkpointing=async_save),
         item_handlers={'model': ocp.StandardCheckpointHandler(),
                        'train': ocp.StandardCheckpointHandler(),
-                       'meta': ocp.JsonCheckpointHandler()})
+                       'meta': ocp.JsonCheckpointHandler(),
+                       'data': grain.checkpoint.CheckpointHandler()})
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
 
-  def save(self, state, meta: dict) -> None:
+  def save(self, state, meta: dict, data: dict | None = None) -> None:
+    """Saves `state`; `data` is the train iterator's `get_state()` at the same step."""
     step = int(jax.device_get(state.step))
     model, train = model_variables(state), {'step': state.step, 'opt_state': state.opt_state}
     meta = dict(meta, checksums={'model': checksum(model), 'train': checksum(train)})
-    self._manager.save(step, args=ocp.args.Composite(
-        model=ocp.args.StandardSave(model), train=ocp.args.StandardSave(train),
-        meta=ocp.args.JsonSave(meta)))
+    items = dict(model=ocp.args.StandardSave(model), train=ocp.args.StandardSave(train),
+                 meta=ocp.args.JsonSave(meta))
+    if data is not None:
+      items['data'] = grain.checkpoint.CheckpointSave(_IteratorState(data))
+    self._manager.save(step, args=ocp.args.Composite(**items))
+
+  def restore_data(self, step: int) -> dict | None:
+    """This process's train iterator state saved at `step`; None if the checkpoint has none or it
+    does not load (the data order is a function of the step, so the loader can start from that)."""
+    holder = _IteratorState()
+    try:
+      self._manager.restore(step, args=ocp.args.Composite(
+          data=grain.checkpoint.CheckpointRestore(holder)))
+    except Exception as e:  # pylint: disable=broad-except
+      logging.info('checkpoint %d has no usable data iterator state (%s)', step, _first_line(e))
+      return None
+    return holder.state if isinstance(holder.state, dict) else None
 
   def read_meta(self, step: int) -> dict:
     try:

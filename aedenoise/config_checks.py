@@ -88,6 +88,7 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
     'data.builtin_seed': SEED,
     'data.num_workers': integer(1),
     'data.prefetch': integer(1),
+    'data.worker_processes': integer(0),
     'data.cache_mb': number(0),
     'data.patches_per_image': integer(1),
     'data.max_pixels': integer(0),

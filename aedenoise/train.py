@@ -153,10 +153,11 @@ class NonfiniteBudget:
         f'another data order and noise (restart {restarts}).')
 
 
-def _save(checkpointer: checkpoints.Checkpointer, state, meta: dict, wait: bool = False) -> None:
+def _save(checkpointer: checkpoints.Checkpointer, state, meta: dict, wait: bool = False,
+          data: dict | None = None) -> None:
   """A checkpoint, with a failed write (full disk, read-only folder) as one line."""
   try:
-    checkpointer.save(state, meta)
+    checkpointer.save(state, meta, data)
     if wait:
       checkpointer.wait()
   except OSError as e:
@@ -229,7 +230,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     if start < config.num_train_steps:
       batches = input_pipeline.create_train_iterator(
           config, start_step=start, seed=data_seed(config.seed, restarts), put=lambda b: parallel.to_global(b, batch_sharding),
-          process_index=jax.process_index(), process_count=jax.process_count())
+          process_index=jax.process_index(), process_count=jax.process_count(),
+          state=checkpointer.restore_data(start) if restored is not None else None)
   except BaseException:
     _remove_if_empty(workdir, created)
     raise
@@ -314,7 +316,7 @@ def _train(config, workdir, state, meta, batches, checkpointer, writer, evaluato
             logging.warning('skipped %d unreadable image file(s) so far, e.g. %s', reported_skips,
                             '; '.join(f'{p} ({r})' for p, r in list(batches.skipped.items())[:3]))
         if save_now:
-          _save(checkpointer, state, meta, wait=bool(stop.signal))
+          _save(checkpointer, state, meta, wait=bool(stop.signal), data=batches.get_state())
         if stop.signal:
           raise Interrupted(f'stopped by {stop.name} at step {step}; its checkpoint is saved: run '
                             f'the same command again to continue', stop.signal)

@@ -46,6 +46,7 @@ def measure(spec: str, channels: int, fit: str, args) -> dict:
   config.data.fit = fit
   config.data.image_size = (args.image_size, args.image_size)
   config.data.num_workers = args.num_workers
+  config.data.worker_processes = args.worker_processes
   config.data.prefetch = args.prefetch
   config.data.cache_mb = args.cache_mb
   config.data.tfds_data_dir = args.tfds_data_dir
@@ -70,6 +71,7 @@ def measure(spec: str, channels: int, fit: str, args) -> dict:
     batches.close()
   return {'source': spec, 'channels': channels, 'fit': fit, 'image_size': args.image_size,
           'batch_size': args.batch_size, 'num_workers': args.num_workers,
+          'worker_processes': args.worker_processes,
           'patches_per_image': config.data.patches_per_image, 'cache_mb': args.cache_mb,
           'batches': args.batches, 'seconds': round(seconds, 3),
           'images_per_sec': round(args.batches * args.batch_size / seconds, 1),
@@ -85,6 +87,8 @@ def main() -> None:
   parser.add_argument('--warmup', type=int, default=2)
   parser.add_argument('--image_size', type=int, default=100)
   parser.add_argument('--num_workers', type=int, default=2)
+  parser.add_argument('--worker_processes', type=int, default=0,
+                      help='data.worker_processes: grain worker processes (0 = threads only)')
   parser.add_argument('--prefetch', type=int, default=2)
   parser.add_argument('--cache_mb', type=int, default=1024,
                       help='data.cache_mb; 0 decodes every image for every crop (cold figures)')

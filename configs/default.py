@@ -95,7 +95,8 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   config.data.val_fraction = 0.1        #   then 10% of the rest as validation
   config.data.num_eval = 0              # evaluate on the first N images (0 = all)
   config.data.builtin_seed = 0          # which dead-leaves images
-  config.data.num_workers = 2           # host threads decoding/cropping
+  config.data.num_workers = 2           # host threads decoding/cropping (per worker process)
+  config.data.worker_processes = 0      # grain worker processes (0 = threads only; each imports the code)
   config.data.prefetch = 2              # batches prepared ahead
   config.data.cache_mb = 1024           # decoded training images kept in host memory (0 = off)
   config.data.patches_per_image = 1     # random crops per image and epoch (DnCNN-style patches)

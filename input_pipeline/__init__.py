@@ -48,8 +48,10 @@ def dataset_name(spec: str) -> str:
 
 
 def create_train_iterator(config, *, start_step: int, put=None, process_index: int = 0,
-                          process_count: int = 1, seed: int | None = None) -> TrainBatches:
-  """The training batches from `start_step` on, in the order of `seed` (default config.seed)."""
+                          process_count: int = 1, seed: int | None = None,
+                          state: dict | None = None) -> TrainBatches:
+  """The training batches from `start_step` on, in the order of `seed` (default config.seed);
+  `state` is a saved `get_state()` (a checkpoint's)."""
   data = config.data
   source = open_source(data.train, data, data.train_split)
   if data.get('cache_mb', 0) and not data.train.startswith('builtin:'):  # builtins are generated
@@ -60,7 +62,8 @@ def create_train_iterator(config, *, start_step: int, put=None, process_index: i
                       start_step=start_step, process_index=process_index,
                       process_count=process_count, num_workers=data.num_workers,
                       prefetch=data.prefetch, put=put,
-                      patches_per_image=int(data.get('patches_per_image', 1)))
+                      patches_per_image=int(data.get('patches_per_image', 1)),
+                      worker_processes=int(data.get('worker_processes', 0)), state=state)
 
 
 def load_eval_set(config, spec: str | None = None) -> EvalSet:

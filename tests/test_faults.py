@@ -129,6 +129,22 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path, how, c
   assert _losses(tmp_path / 'w') == _losses(finished_run)
 
 
+def test_checkpoints_hold_the_data_state_and_resume_without_it(tmp_path, finished_run):
+  ckpt = checkpoints.Checkpointer(str(finished_run))
+  saved = ckpt.restore_data(4)
+  ckpt.close()
+  assert saved['step'] == 4 and saved['origin'] + saved['grain']['next_index'] == 4
+  # A checkpoint from before the data state was saved resumes the data at its step.
+  shutil.copytree(finished_run, tmp_path / 'w')
+  shutil.rmtree(tmp_path / 'w' / 'checkpoints' / '4')
+  shutil.rmtree(tmp_path / 'w' / 'checkpoints' / '2' / 'data')
+  ckpt = checkpoints.Checkpointer(str(tmp_path / 'w'))
+  assert ckpt.restore_data(2) is None
+  ckpt.close()
+  _train(tmp_path / 'w')
+  assert _losses(tmp_path / 'w') == _losses(finished_run)
+
+
 def test_nan_advice_works_and_another_optimizer_is_one_line(tmp_path):
   _train(tmp_path, num_train_steps=2)
   with pytest.raises(UserError, match='set grad_clip_norm'):
@@ -153,7 +169,7 @@ def test_workdir_that_is_a_file_or_unwritable(tmp_path):
 def test_a_full_disk_during_a_save_is_one_line(tmp_path, monkeypatch):
   _train(tmp_path, num_train_steps=2)
 
-  def no_space(self, state_, meta):
+  def no_space(self, state_, meta, data=None):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
   monkeypatch.setattr(checkpoints.Checkpointer, 'save', no_space)
   with pytest.raises(UserError, match='No space left on device; the newest complete checkpoint '
@@ -186,6 +202,9 @@ class _SignalAt:
     if self.n == self.at:
       os.kill(os.getpid(), self.signum)
     return next(self.batches)
+
+  def get_state(self):
+    return self.batches.get_state()
 
   def close(self):
     self.batches.close()

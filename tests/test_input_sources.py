@@ -1,4 +1,5 @@
 """Folder and pair sources, decoding rules, splits and the batch loader's order, shards and resume."""
+import json
 import logging
 import os
 
@@ -159,6 +160,51 @@ def test_loader_order_shards_and_resume():
   # Resuming at step 4 continues the same order.
   resumed = TrainBatches(src, start_step=4, **kwargs)
   assert [ArraySource.ids(next(resumed)) for _ in range(3)] == reference[4:]
+  resumed.close()
+
+
+def test_a_saved_grain_state_resumes_with_the_batch_of_a_fresh_start(caplog):
+  src = ArraySource(40)
+  kwargs = dict(global_batch=8, image_size=(12, 12), seed=3, num_workers=2)
+  first = TrainBatches(src, **kwargs)
+  for _ in range(6):  # into the second epoch (5 steps each)
+    next(first)
+  state = json.loads(json.dumps(first.get_state()))  # what a checkpoint holds
+  following = ArraySource.ids(next(first))
+  first.close()
+  assert state['step'] == 6 and state['grain'] == {'next_index': 6}
+  fresh = TrainBatches(src, start_step=6, **kwargs)
+  restored = TrainBatches(src, start_step=6, state=state, **kwargs)
+  assert ArraySource.ids(next(restored)) == ArraySource.ids(next(fresh)) == following
+  assert restored.get_state() == dict(state, step=7, grain={'next_index': 7})
+  for it in (fresh, restored):
+    it.close()
+  # A state that does not fit the resumed step (or the layout) is ignored with a warning.
+  with caplog.at_level(logging.WARNING):
+    other = TrainBatches(src, start_step=7, state=state, **kwargs)
+  assert 'does not fit this run' in caplog.text
+  assert other.get_state()['origin'] == 7
+  other.close()
+
+
+def test_worker_processes_give_the_threads_batches_and_count_skips(mixed):
+  root, _ = mixed
+  src = CachedSource(FolderSource(root, 1).checked(), 2**24)  # picklable: each worker a cache
+  kwargs = dict(global_batch=4, image_size=(16, 16), seed=1, num_workers=1)
+  threads = TrainBatches(src, **kwargs)
+  reference = [next(threads)['target'] for _ in range(8)]
+  threads.close()
+  procs = TrainBatches(src, worker_processes=2, **kwargs)
+  got = [next(procs)['target'] for _ in range(5)]
+  state = json.loads(json.dumps(procs.get_state()))
+  got += [next(procs)['target'] for _ in range(3)]
+  # The truncated JPEG was met in a worker; its skip came back with the batch.
+  assert list(procs.skipped) == list(threads.skipped) == [os.path.join(root, 'cut.jpg')]
+  procs.close()
+  np.testing.assert_array_equal(got, reference)
+  resumed = TrainBatches(src, worker_processes=2, start_step=5, state=state, **kwargs)
+  np.testing.assert_array_equal([next(resumed)['target'] for _ in range(3)], reference[5:])
+  assert resumed.get_state()['origin'] == 0  # continued grain's saved iterator
   resumed.close()
 
 
