@@ -229,7 +229,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     batches = None
     if start < config.num_train_steps:
       batches = input_pipeline.create_train_iterator(
-          config, start_step=start, seed=data_seed(config.seed, restarts), put=lambda b: parallel.to_global(b, batch_sharding),
+          config, start_step=start, seed=data_seed(config.seed, restarts),
+          put=lambda b: parallel.to_global(b, batch_sharding),
           process_index=jax.process_index(), process_count=jax.process_count(),
           state=checkpointer.restore_data(start) if restored is not None else None)
   except BaseException:
