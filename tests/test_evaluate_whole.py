@@ -26,7 +26,7 @@ def test_whole_images_of_mixed_sizes_are_scored(tmp_path):
   records = train.evaluate_checkpoint(config, str(tmp_path / 'w'))
   assert [r['method'] for r in records] == ['input', 'tv', 'single']
   assert all(r['images'] == 3 for r in records) and 'gain' in records[-1]
-  footer = (tmp_path / 'w' / 'eval' / 'folder_photos.md').read_text()
+  footer = (tmp_path / 'w' / 'eval' / 'folder_photos_step2_whole.md').read_text()
   assert 'Scored on whole images' in footer and '8-bit quantised' in footer
   config.data.eval = 'builtin:skimage'
   with pytest.raises(UserError, match='folder'):
