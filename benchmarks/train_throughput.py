@@ -23,7 +23,7 @@ import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ml_collections import config_flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from aedenoise import parallel, train  # pylint: disable=g-import-not-at-top,wrong-import-position
+from aedenoise import parallel, state as state_lib, train  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', 'configs/dual_skip.py', 'Config file.')
@@ -42,9 +42,9 @@ def main(argv):
   state = train.create_train_state(config, model, train.create_optimizer(config),
                                    parallel.replicated(mesh))
   step_fn = train.make_train_step(config, model, mesh)
-  images = np.random.default_rng(0).integers(0, 256, train.input_shape(config, batch_size),
+  images = np.random.default_rng(0).integers(0, 256, state_lib.target_shape(config, batch_size),
                                              dtype=np.uint8)
-  batch = jax.device_put(images, parallel.batch_sharding(mesh))
+  batch = jax.device_put({'target': images}, parallel.batch_sharding(mesh))
 
   start = time.perf_counter()
   compiled = step_fn.lower(state, batch).compile()
@@ -60,7 +60,7 @@ def main(argv):
     times.append(time.perf_counter() - start)
   step_s = float(np.median(times))
   print(json.dumps({
-      'model': config.model, 'conv_impl': train.resolve_conv_impl(config.conv_impl),
+      'model': config.model, 'conv_impl': state_lib.resolve_conv_impl(config.conv_impl),
       'batch_size': batch_size, 'backend': jax.default_backend(), 'devices': jax.device_count(),
       'huge_pages': hostenv.huge_pages_enabled(), 'compile_s': round(compile_s, 2),
       'step_ms': round(1000 * step_s, 1), 'step_ms_min': round(1000 * min(times), 1),
