@@ -110,14 +110,12 @@ def data_seed(seed: int, restarts: int) -> int:
   return int(np.random.SeedSequence([seed, restarts]).generate_state(1, np.uint32)[0])
 
 
-def summarize(pending: list[dict[str, jax.Array]]) -> dict[str, float]:
-  """Means over the steps since the last log point: the one host sync of a log interval."""
-  values = jax.device_get(pending)
+def summarize(values: list[dict]) -> dict[str, float]:
+  """Means over the finite steps of a log interval, from per-step metrics already on the host
+  (NaN where every step was skipped)."""
   finite = [bool(v['finite']) for v in values]
-  out = {k: float(np.mean([v[k] for v, ok in zip(values, finite) if ok] or [np.nan]))
-         for k in values[0] if k != 'finite'}
-  out['nonfinite_steps'] = finite.count(False)
-  return out
+  return {k: float(np.mean([v[k] for v, ok in zip(values, finite) if ok] or [np.nan]))
+          for k in values[0] if k != 'finite'}
 
 
 # ----------------------------------------------------------------------------------- the loop
@@ -278,17 +276,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   return {'eval': records, 'train': last_logged}
 
 
-def _count_nonfinite(pending: list[dict[str, jax.Array]]) -> int:
-  return sum(not ok for ok in jax.device_get([m['finite'] for m in pending]))
-
-
 def _train(config, workdir, state, meta, batches, checkpointer, writer, evaluator, eval_set,
            step_fn, start):
   """The training loop from `start`: logs, checkpoints, periodic evaluation; SIGINT or SIGTERM
   save a checkpoint at the step reached and stop with one line."""
   progress = Progress(start, config.num_train_steps, config.batch_size)
-  pending: list[dict[str, jax.Array]] = []
-  counted, checked = 0, start  # pending[:counted] are in the budget, up to step `checked`
+  pending: list[dict[str, jax.Array]] = []  # per-step metrics on device, since the last sync
+  fetched: list[dict] = []  # the same on the host, since the last log point
+  checked = start  # skipped updates are counted up to this step
   budget = NonfiniteBudget(int(config.get('max_nonfinite_steps', 10)), workdir, checkpointer)
   reported_skips = 0
   last_logged: dict[str, float] = {}
@@ -300,13 +295,15 @@ def _train(config, workdir, state, meta, batches, checkpointer, writer, evaluato
         is_last = step == config.num_train_steps
         save_now = step % config.checkpoint_every_steps == 0 or is_last or stop.signal
         log_now = step % config.log_every_steps == 0 or is_last
-        if log_now or save_now:  # a host sync anyway: count skipped updates before saving
-          budget.add(_count_nonfinite(pending[counted:]), step, checked)
-          counted, checked = len(pending), step
+        if log_now or save_now:  # the one host sync: count skipped updates before saving
+          new = jax.device_get(pending)
+          pending = []
+          budget.add(sum(not v['finite'] for v in new), step, checked)
+          checked = step
+          fetched += new
         if log_now:
-          scalars = summarize(pending)
-          pending, counted = [], 0
-          scalars.pop('nonfinite_steps')
+          scalars = summarize(fetched)
+          fetched = []
           scalars.update(progress.rates(step))
           scalars['learning_rate'] = float(learning_rate_schedule(config)(step - 1))
           writer.write(step, 'train', scalars)
