@@ -57,6 +57,11 @@ def image_size(v) -> str | None:
   return None if ok else '(height, width): two positive integers'
 
 
+def micro_batch_size(v) -> str | None:
+  ok = v == 'auto' or (_is_int(v) and v >= 0) or (isinstance(v, str) and v.isdigit())
+  return None if ok else "'auto' or a number of images of at least 0"
+
+
 SEED = integer(0, 2**31 - 1)
 FIELDS: dict[str, Callable[[Any], str | None]] = {
     'optimizer': one_of('adam', 'sgd'),
@@ -68,6 +73,7 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
     'ema_decay': number(0, 1, open_high=True),
     'dtype': one_of('float32', 'bfloat16'),
     'batch_size': integer(1),
+    'micro_batch_size': micro_batch_size,
     'num_train_steps': integer(1),
     'log_every_steps': integer(1),
     'checkpoint_every_steps': integer(1),

@@ -91,6 +91,11 @@ def batch_sharding(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P('data'))
 
 
+def micro_batch_sharding(mesh: Mesh) -> NamedSharding:
+  """A batch split into micro-batches, [n, B/n, ...]: each micro-batch sharded like a batch."""
+  return NamedSharding(mesh, P(None, 'data'))
+
+
 def check_batch_size(batch_size: int, mesh: Mesh, what: str = 'batch_size') -> None:
   n = mesh.devices.size
   if batch_size % n:

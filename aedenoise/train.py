@@ -43,17 +43,44 @@ def _cast(tree, dtype):
                       tree)
 
 
+def micro_batches(setting, batch: int, devices: int, has_batch_stats: bool) -> int:
+  """How many passes the step splits a global batch of `batch` images into (1 = one pass).
+
+  `setting` is config.micro_batch_size: images per device in one forward/backward pass; 0 = the
+  whole batch at once; 'auto' = 1 on the CPU (its caches hold one image's activations, not a
+  batch's) and the whole batch elsewhere. BatchNorm takes its statistics over the whole batch, so
+  models with batch statistics always run in one pass ('auto') or are refused (a number)."""
+  per_device = batch // devices
+  if setting == 'auto':
+    if has_batch_stats or jax.default_backend() != 'cpu':
+      return 1
+    size = 1
+  else:
+    size = int(setting)
+    if not size or size >= per_device:
+      return 1
+    if has_batch_stats:
+      raise UserError(f'micro_batch_size {size}: this model keeps BatchNorm statistics, which are '
+                      f'taken over the whole batch; use micro_batch_size 0')
+    if per_device % size:
+      raise UserError(f'micro_batch_size {size} does not divide the {per_device} images per device '
+                      f'(batch {batch} on {devices} devices)')
+  return per_device // size
+
+
 def train_step(state: TrainState, batch: dict, *, model, prepare: augment.Prepare, loss_fn,
-               noise_key: jax.Array, dtype=jnp.float32, ema_decay: float = 0.0
-               ) -> tuple[TrainState, dict[str, jax.Array]]:
+               noise_key: jax.Array, dtype=jnp.float32, ema_decay: float = 0.0,
+               micro_batch_size='auto', mesh=None) -> tuple[TrainState, dict[str, jax.Array]]:
   """One update on a global batch {'target': uint8 [B,H,W,C], 'input'?: ...}; returns per-step
   metrics on device. `prepare` augments and degrades (augment.make_prepare). Parameters, loss and
-  metrics stay float32; `dtype` is the compute type of the model's forward and backward pass."""
+  metrics stay float32; `dtype` is the compute type of the model's forward and backward pass.
+  The batch may be split into micro-batches (`micro_batches`) whose gradients are averaged: the
+  same update, up to float summation order, for models without batch statistics."""
   key = jax.random.fold_in(noise_key, state.step)
   inputs, target = prepare(key, batch)
   rngs = dict(zip(('dropout', 'sample'), jax.random.split(jax.random.fold_in(key, MODEL_SALT))))
 
-  def loss_of(params):
+  def loss_of(params, inputs, target, rngs):
     variables = {'params': _cast(params, dtype)}
     if state.batch_stats:
       variables['batch_stats'] = state.batch_stats
@@ -63,8 +90,19 @@ def train_step(state: TrainState, batch: dict, *, model, prepare: augment.Prepar
     loss, terms = loss_fn(outputs, target, updates.get('losses'))
     return loss, (outputs, updates.get('batch_stats', state.batch_stats), terms)
 
-  (loss, (outputs, batch_stats, terms)), grads = jax.value_and_grad(loss_of, has_aux=True)(
-      state.params)
+  def pass_(inputs, target, rngs):
+    (loss, (outputs, batch_stats, terms)), grads = jax.value_and_grad(loss_of, has_aux=True)(
+        state.params, inputs, target, rngs)
+    psnr, ssim = metrics.psnr_ssim(loss_fn.restore(outputs), target)
+    return (loss, terms, grads), (batch_stats, psnr, ssim)
+
+  devices = mesh.devices.size if mesh is not None else 1
+  n = micro_batches(micro_batch_size, target.shape[0], devices, bool(state.batch_stats))
+  if n == 1:
+    (loss, terms, grads), (batch_stats, psnr, ssim) = pass_(inputs, target, rngs)
+  else:
+    (loss, terms, grads), (psnr, ssim) = _accumulate(pass_, inputs, target, rngs, n, mesh)
+    batch_stats = state.batch_stats
   grad_norm = optax.tree.norm(grads)
   updated = state.apply_gradients(grads=grads, batch_stats=batch_stats)
   if ema_decay:
@@ -77,12 +115,33 @@ def train_step(state: TrainState, batch: dict, *, model, prepare: augment.Prepar
   # the next step sees new data and new noise. The loop counts skips against a budget.
   skipped = state.replace(step=updated.step)
   new_state = jax.tree.map(lambda new, old: jnp.where(finite, new, old), updated, skipped)
-  psnr, ssim = metrics.psnr_ssim(loss_fn.restore(outputs), target)
   out = {'loss': loss, 'psnr': psnr.mean(), 'ssim': ssim.mean(), 'grad_norm': grad_norm,
          'finite': finite}
   if len(terms) > 1:  # a composite loss: each term by name
     out.update({f'loss_{name}': value for name, value in terms.items()})
   return new_state, out
+
+
+def _accumulate(pass_, inputs, target, rngs, n: int, mesh):
+  """`pass_` over n micro-batches in a `lax.scan`, its loss, terms and gradients averaged (each is
+  a mean over equally many images). Micro-batch j holds rows j, j+n, j+2n, ... of the batch, so
+  every device keeps its own rows and nothing moves between devices."""
+  def split(x):
+    x = x.reshape(x.shape[0] // n, n, *x.shape[1:]).swapaxes(0, 1)
+    if mesh is None:
+      return x
+    return jax.lax.with_sharding_constraint(x, parallel.micro_batch_sharding(mesh))
+
+  def body(total, micro):
+    j, x, t = micro
+    (loss, terms, grads), (_, psnr, ssim) = pass_(
+        x, t, {k: jax.random.fold_in(r, j) for k, r in rngs.items()})
+    return jax.tree.map(jnp.add, total, (loss, terms, grads)), (psnr, ssim)
+
+  zero = jax.tree.map(jnp.zeros_like, jax.eval_shape(
+      lambda: pass_(inputs[:inputs.shape[0] // n], target[:target.shape[0] // n], rngs)[0]))
+  total, (psnr, ssim) = jax.lax.scan(body, zero, (jnp.arange(n), split(inputs), split(target)))
+  return jax.tree.map(lambda v: v / n, total), (psnr, ssim)
 
 
 def make_train_step(config, model, mesh, restarts: int = 0):
@@ -97,7 +156,8 @@ def make_train_step(config, model, mesh, restarts: int = 0):
                         noise_key=jax.random.fold_in(
                             jax.random.key(data_seed(config.seed, restarts)), 1),
                         dtype=compute_dtype(config),
-                        ema_decay=float(config.get('ema_decay', 0.0))),
+                        ema_decay=float(config.get('ema_decay', 0.0)),
+                        micro_batch_size=config.get('micro_batch_size', 'auto'), mesh=mesh),
       in_shardings=(replicated, parallel.batch_sharding(mesh)),
       out_shardings=(replicated, replicated), donate_argnums=(0,))
 

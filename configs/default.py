@@ -66,6 +66,12 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   # Compute type of the model's forward and backward pass: 'float32' or 'bfloat16' (parameters,
   # loss and metrics stay float32).
   config.dtype = 'float32'
+  # Images per device in one forward/backward pass; the step averages the gradients of its passes
+  # (a lax.scan), the same update up to float summation order. 'auto': 1 on the CPU, where one
+  # image's activations stay in cache and a whole batch's do not (docs/PERFORMANCE.md); the whole
+  # batch on accelerators and for BatchNorm models. 0 = the whole batch; a number = that many (as a string on the
+  # command line is fine: --config.micro_batch_size=4).
+  config.micro_batch_size = 'auto'
 
   # Training length and cadence. The dual-autoencoder study: 40 epochs of 144,003 pairs at batch 128 (1,125 steps
   # per epoch, last partial batch dropped) = 45,000 steps.

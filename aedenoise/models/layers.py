@@ -158,7 +158,7 @@ def conv_transpose_matmul(x, kernel, strides, padding='VALID'):
   cin, cout = kernel.shape[2:]
   if tuple(strides) != (1, 1):
     return conv_transpose_phased(x, kernel, strides, padding)
-  if padding == 'VALID' and 4 * cout <= cin:  # few outputs: col2im's buffer is the small one
+  if padding == "VALID" and cout < cin:  # fewer outputs: col2im's buffer is the smaller one
     return conv_transpose_col2im(x, kernel)
   pads = _conv_transpose_pads(padding, kernel.shape[:2], strides)
   return conv_matmul(x, kernel, (1, 1), pads)
