@@ -126,8 +126,20 @@ class Evaluator:
     objective = losses.Objective.parse(config.loss, model.output_activation)
     conv, grid, seed, method = self.conv, self.grid_images, int(config.eval.seed), self.method
 
+    micro_batch_size = config.get('micro_batch_size', 'auto')
+
+    def forward(variables, inputs):
+      # In micro-batches as the train step (parallel.micro_batches); inference uses BatchNorm's
+      # running statistics, so every model may be split here.
+      apply = lambda x: model.apply(variables, x, train=False, mutable=['losses'])
+      n = parallel.micro_batches(micro_batch_size, inputs.shape[0], n_dev, has_batch_stats=False)
+      if n == 1:
+        return apply(inputs)
+      return jax.tree.map(parallel.merge_micro,
+                          jax.lax.map(apply, parallel.split_micro(inputs, n, mesh)))
+
     def score(variables, inputs, target):
-      outputs, sown = model.apply(variables, inputs, train=False, mutable=['losses'])
+      outputs, sown = forward(variables, inputs)
       restored = objective.restore(outputs)
       loss = objective.total(objective.per_image(outputs, target, sown.get('losses')))
       scores = {method: (*metrics.psnr_ssim(restored, target, conv), loss),

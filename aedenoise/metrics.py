@@ -18,6 +18,11 @@ import dataclasses
 
 import dm_pix
 import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+FILTER_SIZE, FILTER_SIGMA = 11, 1.5  # dm_pix.ssim's defaults
+MATMUL_FILTER_MAX_SIDE = 256
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,11 +61,35 @@ def psnr(a, b, conv: Convention = Convention()):
   return dm_pix.psnr(prepare(a, conv), prepare(b, conv))
 
 
+def _band(n: int) -> np.ndarray:
+  """[n - 10, n]: row i holds dm-pix's 1-D Gaussian at columns i..i+10 (a valid convolution)."""
+  hw = FILTER_SIZE // 2
+  taps = np.exp(-0.5 * ((np.arange(FILTER_SIZE) - hw) / FILTER_SIGMA) ** 2)
+  taps /= taps.sum()
+  band = np.zeros((n - FILTER_SIZE + 1, n), np.float32)
+  for i in range(band.shape[0]):
+    band[i, i:i + FILTER_SIZE] = taps
+  return band
+
+
+def _gaussian_by_matmul(z):
+  """dm-pix's separable Gaussian window as two banded matrix products: the same sums, and on the
+  CPU far faster than its 1-D convolutions for the small images of training and evaluation."""
+  rows, cols = _band(z.shape[-3]), _band(z.shape[-2])
+  return jnp.einsum('yh,...hwc,xw->...yxc', rows, z, cols, precision=lax.Precision.HIGHEST)
+
+
+def _dm_pix_ssim(a, b):
+  small = max(a.shape[-3:-1]) <= MATMUL_FILTER_MAX_SIDE
+  return dm_pix.ssim(a, b, max_val=1.0, filter_size=FILTER_SIZE, filter_sigma=FILTER_SIGMA,
+                     filter_fn=_gaussian_by_matmul if small else None)
+
+
 def ssim(a, b, conv: Convention = Convention()):
   """Per-image SSIM of a against b, arrays [B,H,W,C] in [0, 1]."""
-  return dm_pix.ssim(prepare(a, conv), prepare(b, conv), max_val=1.0)
+  return _dm_pix_ssim(prepare(a, conv), prepare(b, conv))
 
 
 def psnr_ssim(a, b, conv: Convention = Convention()):
   a, b = prepare(a, conv), prepare(b, conv)
-  return dm_pix.psnr(a, b), dm_pix.ssim(a, b, max_val=1.0)
+  return dm_pix.psnr(a, b), _dm_pix_ssim(a, b)

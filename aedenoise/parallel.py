@@ -91,9 +91,43 @@ def batch_sharding(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P('data'))
 
 
-def micro_batch_sharding(mesh: Mesh) -> NamedSharding:
-  """A batch split into micro-batches, [n, B/n, ...]: each micro-batch sharded like a batch."""
-  return NamedSharding(mesh, P(None, 'data'))
+def micro_batches(setting, batch: int, devices: int, has_batch_stats: bool) -> int:
+  """How many passes the step splits a global batch of `batch` images into (1 = one pass).
+
+  `setting` is config.micro_batch_size: images per device in one forward/backward pass; 0 = the
+  whole batch at once; 'auto' = 1 on the CPU (its caches hold one image's activations, not a
+  batch's) and the whole batch elsewhere. BatchNorm takes its statistics over the whole batch, so
+  models with batch statistics always run in one pass ('auto') or are refused (a number)."""
+  per_device = batch // devices
+  if setting == 'auto':
+    if has_batch_stats or jax.default_backend() != 'cpu':
+      return 1
+    size = 1
+  else:
+    size = int(setting)
+    if not size or size >= per_device:
+      return 1
+    if has_batch_stats:
+      raise UserError(f'micro_batch_size {size}: this model keeps BatchNorm statistics, which are '
+                      f'taken over the whole batch; use micro_batch_size 0')
+    if per_device % size:
+      raise UserError(f'micro_batch_size {size} does not divide the {per_device} images per device '
+                      f'(batch {batch} on {devices} devices)')
+  return per_device // size
+
+
+def split_micro(x, n: int, mesh: Mesh | None):
+  """[B, ...] -> [n, B/n, ...]. Micro-batch j holds rows j, j+n, j+2n, ... of the batch, so every
+  device keeps its own rows and nothing moves between devices."""
+  x = x.reshape(x.shape[0] // n, n, *x.shape[1:]).swapaxes(0, 1)
+  if mesh is None:
+    return x
+  return jax.lax.with_sharding_constraint(x, NamedSharding(mesh, P(None, 'data')))
+
+
+def merge_micro(x):
+  """The inverse of `split_micro`: [n, B/n, ...] -> [B, ...] in the batch's row order."""
+  return x.swapaxes(0, 1).reshape(x.shape[0] * x.shape[1], *x.shape[2:])
 
 
 def check_batch_size(batch_size: int, mesh: Mesh, what: str = 'batch_size') -> None:

@@ -43,38 +43,13 @@ def _cast(tree, dtype):
                       tree)
 
 
-def micro_batches(setting, batch: int, devices: int, has_batch_stats: bool) -> int:
-  """How many passes the step splits a global batch of `batch` images into (1 = one pass).
-
-  `setting` is config.micro_batch_size: images per device in one forward/backward pass; 0 = the
-  whole batch at once; 'auto' = 1 on the CPU (its caches hold one image's activations, not a
-  batch's) and the whole batch elsewhere. BatchNorm takes its statistics over the whole batch, so
-  models with batch statistics always run in one pass ('auto') or are refused (a number)."""
-  per_device = batch // devices
-  if setting == 'auto':
-    if has_batch_stats or jax.default_backend() != 'cpu':
-      return 1
-    size = 1
-  else:
-    size = int(setting)
-    if not size or size >= per_device:
-      return 1
-    if has_batch_stats:
-      raise UserError(f'micro_batch_size {size}: this model keeps BatchNorm statistics, which are '
-                      f'taken over the whole batch; use micro_batch_size 0')
-    if per_device % size:
-      raise UserError(f'micro_batch_size {size} does not divide the {per_device} images per device '
-                      f'(batch {batch} on {devices} devices)')
-  return per_device // size
-
-
 def train_step(state: TrainState, batch: dict, *, model, prepare: augment.Prepare, loss_fn,
                noise_key: jax.Array, dtype=jnp.float32, ema_decay: float = 0.0,
                micro_batch_size='auto', mesh=None) -> tuple[TrainState, dict[str, jax.Array]]:
   """One update on a global batch {'target': uint8 [B,H,W,C], 'input'?: ...}; returns per-step
   metrics on device. `prepare` augments and degrades (augment.make_prepare). Parameters, loss and
   metrics stay float32; `dtype` is the compute type of the model's forward and backward pass.
-  The batch may be split into micro-batches (`micro_batches`) whose gradients are averaged: the
+  The batch may be split into micro-batches (`parallel.micro_batches`) whose gradients are averaged: the
   same update, up to float summation order, for models without batch statistics."""
   key = jax.random.fold_in(noise_key, state.step)
   inputs, target = prepare(key, batch)
@@ -97,7 +72,7 @@ def train_step(state: TrainState, batch: dict, *, model, prepare: augment.Prepar
     return (loss, terms, grads), (batch_stats, psnr, ssim)
 
   devices = mesh.devices.size if mesh is not None else 1
-  n = micro_batches(micro_batch_size, target.shape[0], devices, bool(state.batch_stats))
+  n = parallel.micro_batches(micro_batch_size, target.shape[0], devices, bool(state.batch_stats))
   if n == 1:
     (loss, terms, grads), (batch_stats, psnr, ssim) = pass_(inputs, target, rngs)
   else:
@@ -124,14 +99,7 @@ def train_step(state: TrainState, batch: dict, *, model, prepare: augment.Prepar
 
 def _accumulate(pass_, inputs, target, rngs, n: int, mesh):
   """`pass_` over n micro-batches in a `lax.scan`, its loss, terms and gradients averaged (each is
-  a mean over equally many images). Micro-batch j holds rows j, j+n, j+2n, ... of the batch, so
-  every device keeps its own rows and nothing moves between devices."""
-  def split(x):
-    x = x.reshape(x.shape[0] // n, n, *x.shape[1:]).swapaxes(0, 1)
-    if mesh is None:
-      return x
-    return jax.lax.with_sharding_constraint(x, parallel.micro_batch_sharding(mesh))
-
+  a mean over equally many images)."""
   def body(total, micro):
     j, x, t = micro
     (loss, terms, grads), (_, psnr, ssim) = pass_(
@@ -140,7 +108,8 @@ def _accumulate(pass_, inputs, target, rngs, n: int, mesh):
 
   zero = jax.tree.map(jnp.zeros_like, jax.eval_shape(
       lambda: pass_(inputs[:inputs.shape[0] // n], target[:target.shape[0] // n], rngs)[0]))
-  total, (psnr, ssim) = jax.lax.scan(body, zero, (jnp.arange(n), split(inputs), split(target)))
+  micro = (jnp.arange(n), parallel.split_micro(inputs, n, mesh), parallel.split_micro(target, n, mesh))
+  total, (psnr, ssim) = jax.lax.scan(body, zero, micro)
   return jax.tree.map(lambda v: v / n, total), (psnr, ssim)
 
 
