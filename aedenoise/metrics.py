@@ -80,7 +80,7 @@ def _gaussian_by_matmul(z):
 
 
 def _dm_pix_ssim(a, b):
-  small = max(a.shape[-3:-1]) <= MATMUL_FILTER_MAX_SIDE
+  small = FILTER_SIZE <= min(a.shape[-3:-1]) and max(a.shape[-3:-1]) <= MATMUL_FILTER_MAX_SIDE
   return dm_pix.ssim(a, b, max_val=1.0, filter_size=FILTER_SIZE, filter_sigma=FILTER_SIGMA,
                      filter_fn=_gaussian_by_matmul if small else None)
 

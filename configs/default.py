@@ -9,6 +9,7 @@ that finishes within 10 minutes on a 2-core CPU and still learns (the eval table
 PSNR above the noisy input's for every noise type).
 """
 import ml_collections
+from ml_collections import config_dict
 
 from aedenoise.degradations import presets
 
@@ -71,7 +72,7 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   # image's activations stay in cache and a whole batch's do not (docs/PERFORMANCE.md); the whole
   # batch on accelerators and for BatchNorm models. 0 = the whole batch; a number = that many (as a string on the
   # command line is fine: --config.micro_batch_size=4).
-  config.micro_batch_size = 'auto'
+  config.micro_batch_size = config_dict.FieldReference('auto', field_type=object)
 
   # Training length and cadence. The dual-autoencoder study: 40 epochs of 144,003 pairs at batch 128 (1,125 steps
   # per epoch, last partial batch dropped) = 45,000 steps.

@@ -1,6 +1,9 @@
 """PSNR/SSIM convention: dm-pix as configured here equals scikit-image's reference definitions."""
 import os
 
+import dm_pix
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from skimage import metrics as skm
@@ -56,3 +59,10 @@ def test_convention_options():
   white = metrics.rgb_to_y(np.ones((1, 3), np.float32))
   np.testing.assert_allclose(white, [[235 / 255]], rtol=1e-6)  # BT.601 studio range
   assert np.isinf(float(metrics.psnr(clean, clean)[0]))
+
+
+@pytest.mark.parametrize('shape', [(3, 100, 100, 1), (2, 11, 40, 3), (2, 300, 20, 1)])
+def test_ssim_window_by_matmul_equals_dm_pix_own_filter(shape):
+  a = jax.random.uniform(jax.random.key(0), shape)
+  b = jnp.clip(a + 0.2 * jax.random.normal(jax.random.key(1), shape), 0, 1)
+  np.testing.assert_allclose(metrics.ssim(a, b), dm_pix.ssim(a, b, max_val=1.0), atol=1e-6)

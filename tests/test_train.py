@@ -157,3 +157,31 @@ def test_every_model_has_a_config_with_its_own_quick_variant():
     if name in default.QUICK_STEPS:  # the dual-autoencoder study's recipe
       assert (quick.num_train_steps, quick.batch_size) == (default.QUICK_STEPS[name], 16)
       assert (full.num_train_steps, full.batch_size) == (45_000, 128)
+
+
+def test_micro_batches_give_the_whole_batch_update():
+  # SGD, as above: the update is linear in the gradient, so the mean of the micro-batches'
+  # gradients must give the whole batch's update up to float summation order.
+  batches = np.random.default_rng(1).integers(0, 256, (2, 8, 100, 100, 1), dtype=np.uint8)
+  mesh = parallel.create_mesh(jax.devices()[:2])
+  runs = {m: _run_steps(tiny_config('dual_skip', optimizer='sgd', learning_rate=0.1,
+                                    micro_batch_size=m), mesh, batches) for m in (0, 1, 2)}
+  for m in (1, 2):
+    np.testing.assert_allclose(runs[m][0], runs[0][0], rtol=1e-5)
+    for a, b in zip(jax.tree.leaves(runs[m][1]), jax.tree.leaves(runs[0][1])):
+      np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_micro_batch_sizes_are_resolved_or_refused_in_one_line():
+  on_cpu = jax.default_backend() == 'cpu'
+  assert parallel.micro_batches('auto', 16, 2, has_batch_stats=False) == (8 if on_cpu else 1)
+  assert parallel.micro_batches('auto', 16, 2, has_batch_stats=True) == 1
+  assert parallel.micro_batches(0, 16, 2, has_batch_stats=False) == 1
+  assert parallel.micro_batches('4', 16, 2, has_batch_stats=False) == 2
+  assert parallel.micro_batches(8, 16, 2, has_batch_stats=True) == 1  # the whole batch anyway
+  with pytest.raises(UserError, match='BatchNorm'):
+    parallel.micro_batches(2, 16, 2, has_batch_stats=True)
+  with pytest.raises(UserError, match='does not divide the 8 images per device'):
+    parallel.micro_batches(3, 16, 2, has_batch_stats=False)
+  with pytest.raises(UserError, match="micro_batch_size = 'two'"):
+    train.validate(tiny_config('dual_skip', micro_batch_size='two'))
