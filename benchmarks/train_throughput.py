@@ -61,7 +61,8 @@ def main(argv):
   step_s = float(np.median(times))
   print(json.dumps({
       'model': config.model, 'conv_impl': state_lib.resolve_conv_impl(config.conv_impl),
-      'batch_size': batch_size, 'backend': jax.default_backend(), 'devices': jax.device_count(),
+      'batch_size': batch_size, 'micro_batch_size': config.micro_batch_size,
+      'backend': jax.default_backend(), 'devices': jax.device_count(),
       'huge_pages': hostenv.huge_pages_enabled(), 'compile_s': round(compile_s, 2),
       'step_ms': round(1000 * step_s, 1), 'step_ms_min': round(1000 * min(times), 1),
       'images_per_sec': round(batch_size / step_s, 1)}))
