@@ -100,19 +100,16 @@ def micro_batches(setting, batch: int, devices: int, has_batch_stats: bool) -> i
   models with batch statistics always run in one pass ('auto') or are refused (a number)."""
   per_device = batch // devices
   if setting == 'auto':
-    if has_batch_stats or jax.default_backend() != 'cpu':
-      return 1
-    size = 1
-  else:
-    size = int(setting)
-    if not size or size >= per_device:
-      return 1
-    if has_batch_stats:
-      raise UserError(f'micro_batch_size {size}: this model keeps BatchNorm statistics, which are '
-                      f'taken over the whole batch; use micro_batch_size 0')
-    if per_device % size:
-      raise UserError(f'micro_batch_size {size} does not divide the {per_device} images per device '
-                      f'(batch {batch} on {devices} devices)')
+    return 1 if has_batch_stats or jax.default_backend() != 'cpu' else per_device
+  size = int(setting)
+  if not size or size >= per_device:
+    return 1
+  if has_batch_stats:
+    raise UserError(f'micro_batch_size {size}: this model keeps BatchNorm statistics, which are '
+                    f'taken over the whole batch; use micro_batch_size 0')
+  if per_device % size:
+    raise UserError(f'micro_batch_size {size} does not divide the {per_device} images per device '
+                    f'(batch {batch} on {devices} devices)')
   return per_device // size
 
 

@@ -49,8 +49,9 @@ def train_step(state: TrainState, batch: dict, *, model, prepare: augment.Prepar
   """One update on a global batch {'target': uint8 [B,H,W,C], 'input'?: ...}; returns per-step
   metrics on device. `prepare` augments and degrades (augment.make_prepare). Parameters, loss and
   metrics stay float32; `dtype` is the compute type of the model's forward and backward pass.
-  The batch may be split into micro-batches (`parallel.micro_batches`) whose gradients are averaged: the
-  same update, up to float summation order, for models without batch statistics."""
+  The batch may be split into micro-batches (`parallel.micro_batches`) whose gradients are
+  averaged: the same update up to float summation order (dropout and sampling draw per
+  micro-batch, from the step's key folded with the micro-batch's index)."""
   key = jax.random.fold_in(noise_key, state.step)
   inputs, target = prepare(key, batch)
   rngs = dict(zip(('dropout', 'sample'), jax.random.split(jax.random.fold_in(key, MODEL_SALT))))
@@ -106,10 +107,9 @@ def _accumulate(pass_, inputs, target, rngs, n: int, mesh):
         x, t, {k: jax.random.fold_in(r, j) for k, r in rngs.items()})
     return jax.tree.map(jnp.add, total, (loss, terms, grads)), (psnr, ssim)
 
-  zero = jax.tree.map(jnp.zeros_like, jax.eval_shape(
-      lambda: pass_(inputs[:inputs.shape[0] // n], target[:target.shape[0] // n], rngs)[0]))
-  micro = (jnp.arange(n), parallel.split_micro(inputs, n, mesh), parallel.split_micro(target, n, mesh))
-  total, (psnr, ssim) = jax.lax.scan(body, zero, micro)
+  xs, ts = parallel.split_micro(inputs, n, mesh), parallel.split_micro(target, n, mesh)
+  zero = jax.tree.map(jnp.zeros_like, jax.eval_shape(lambda: pass_(xs[0], ts[0], rngs)[0]))
+  total, (psnr, ssim) = jax.lax.scan(body, zero, (jnp.arange(n), xs, ts))
   return jax.tree.map(lambda v: v / n, total), (psnr, ssim)
 
 

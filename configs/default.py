@@ -70,8 +70,8 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   # Images per device in one forward/backward pass; the step averages the gradients of its passes
   # (a lax.scan), the same update up to float summation order. 'auto': 1 on the CPU, where one
   # image's activations stay in cache and a whole batch's do not (docs/PERFORMANCE.md); the whole
-  # batch on accelerators and for BatchNorm models. 0 = the whole batch; a number = that many (as a string on the
-  # command line is fine: --config.micro_batch_size=4).
+  # batch on accelerators and for BatchNorm models. 0 = the whole batch; a number = that many
+  # (--config.micro_batch_size=4 on the command line).
   config.micro_batch_size = config_dict.FieldReference('auto', field_type=object)
 
   # Training length and cadence. The dual-autoencoder study: 40 epochs of 144,003 pairs at batch 128 (1,125 steps

@@ -10,7 +10,8 @@ gradients of a matrix product are matrix products, which XLA:CPU runs fast. So, 
 * a depthwise convolution (separable layers) is a sum of k*k shifted, scaled copies;
 * a transposed convolution of stride s is split into its s*s output phases (sub-pixel
   decomposition), each an ordinary convolution of the undilated input with a sub-kernel; at stride 1
-  with few output channels it is one matmul followed by col2im (scatter of the k*k taps).
+  with fewer output than input channels it is one matmul followed by col2im (scatter of the k*k
+  taps), whose buffer is then smaller than im2col's.
 
 The parameters (names, shapes, initialisers) are those of `nn.Conv` and `nn.ConvTranspose`
 (`transpose_kernel=False`), so parameter counts and checkpoints do not depend on `impl`;
@@ -158,7 +159,7 @@ def conv_transpose_matmul(x, kernel, strides, padding='VALID'):
   cin, cout = kernel.shape[2:]
   if tuple(strides) != (1, 1):
     return conv_transpose_phased(x, kernel, strides, padding)
-  if padding == "VALID" and cout < cin:  # fewer outputs: col2im's buffer is the smaller one
+  if padding == 'VALID' and cout < cin:  # fewer outputs: col2im's buffer is the smaller one
     return conv_transpose_col2im(x, kernel)
   pads = _conv_transpose_pads(padding, kernel.shape[:2], strides)
   return conv_matmul(x, kernel, (1, 1), pads)
