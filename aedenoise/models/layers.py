@@ -20,9 +20,11 @@ accelerators cuDNN-style kernels are fast for both; `configs/default.py` chooses
 """
 from __future__ import annotations
 
-from typing import Sequence
+import functools
+from typing import NamedTuple, Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
@@ -54,6 +56,55 @@ def _strided_taps(x, kh, kw, sh, sw, oh, ow):
           for i in range(kh) for j in range(kw)]
 
 
+class _Patches(NamedTuple):
+  """Where the k*k taps of a convolution read: kernel, strides, input and output sizes."""
+  kh: int
+  kw: int
+  sh: int
+  sw: int
+  h: int
+  w: int
+  oh: int
+  ow: int
+
+
+def _gather_patches(x, g: _Patches):
+  # Two nested stacks, not one k*k-operand concatenate: XLA:CPU fuses the tap slices into a
+  # concatenate of at most 8 operands, and would otherwise write every tap out before copying it.
+  rows = [jnp.stack([x[:, i:i + g.sh * (g.oh - 1) + 1:g.sh, j:j + g.sw * (g.ow - 1) + 1:g.sw]
+                     for j in range(g.kw)], axis=3) for i in range(g.kh)]
+  return jnp.stack(rows, axis=3).reshape(x.shape[0], g.oh, g.ow, -1)
+
+
+def _scatter_patches(p, g: _Patches):
+  # The adjoint: each tap padded back to its place (interior padding for strides) and summed,
+  # which XLA fuses into one pass over the input-sized result.
+  taps = p.reshape(p.shape[:3] + (g.kh, g.kw, -1))
+  hi_h, hi_w = g.h - g.sh * (g.oh - 1) - 1, g.w - g.sw * (g.ow - 1) - 1
+  return sum(lax.pad(taps[:, :, :, i, j], jnp.zeros((), p.dtype),
+                     ((0, 0, 0), (i, hi_h - i, g.sh - 1), (j, hi_w - j, g.sw - 1), (0, 0, 0)))
+             for i in range(g.kh) for j in range(g.kw))
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def im2col(x, g: _Patches):
+  """(B, H, W, C) -> (B, oh, ow, kh*kw*C), taps in (row, column, channel) order, the layout of
+  an HWIO kernel reshaped to (kh*kw*C, cout). Its gradient is `col2im`, one fused pass."""
+  return _gather_patches(x, g)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def col2im(p, g: _Patches):
+  """The adjoint of `im2col`: (B, oh, ow, kh*kw*C) -> (B, H, W, C), overlapping taps summed."""
+  return _scatter_patches(p, g)
+
+
+im2col.defvjp(lambda x, g: (_gather_patches(x, g), None),
+              lambda g, _, ct: (_scatter_patches(ct, g),))
+col2im.defvjp(lambda p, g: (_scatter_patches(p, g), None),
+              lambda g, _, ct: (_gather_patches(ct, g),))
+
+
 def conv_matmul(x, kernel, strides=(1, 1), padding='VALID'):
   """`lax.conv_general_dilated` (NHWC/HWIO, no dilation, one group) as im2col and one matmul."""
   kh, kw, cin, cout = kernel.shape
@@ -64,7 +115,7 @@ def conv_matmul(x, kernel, strides=(1, 1), padding='VALID'):
   if (kh, kw, sh, sw) == (1, 1, 1, 1):
     patches = x
   else:
-    patches = jnp.concatenate(_strided_taps(x, kh, kw, sh, sw, oh, ow), axis=-1)
+    patches = im2col(x, _Patches(kh, kw, sh, sw, h, w, oh, ow))
   y = patches.reshape(-1, kh * kw * cin) @ kernel.reshape(kh * kw * cin, cout)
   return y.reshape(b, oh, ow, cout)
 
@@ -143,15 +194,14 @@ def conv_transpose_phased(x, kernel, strides, padding='VALID'):
 
 
 def conv_transpose_col2im(x, kernel):
-  """Stride-1 VALID `lax.conv_transpose`: one matmul to all k*k taps, then scatter-add (col2im)."""
+  """Stride-1 VALID `lax.conv_transpose`: one matmul to all k*k taps, then `col2im`."""
   b, h, w, cin = x.shape
   kh, kw, _, cout = kernel.shape
-  z = x.reshape(-1, cin) @ kernel.transpose(2, 0, 1, 3).reshape(cin, kh * kw * cout)
-  # split (not indexing) so that the gradient is one concatenate, not k*k full-size pads.
-  taps = jnp.split(z.reshape(b, h, w, kh * kw * cout), kh * kw, axis=-1)
-  # Input pixel i meets tap j at output i + (k - 1 - j): the taps land flipped.
-  return sum(jnp.pad(t, ((0, 0), (kh - 1 - n // kw, n // kw), (kw - 1 - n % kw, n % kw), (0, 0)))
-             for n, t in enumerate(taps))
+  # Input pixel i meets tap j at output i + (k - 1 - j): with the kernel flipped, tap j lands at
+  # i + j, which is col2im's placement.
+  flipped = kernel[::-1, ::-1].transpose(2, 0, 1, 3).reshape(cin, kh * kw * cout)
+  z = (x.reshape(-1, cin) @ flipped).reshape(b, h, w, kh * kw * cout)
+  return col2im(z, _Patches(kh, kw, 1, 1, h + kh - 1, w + kw - 1, h, w))
 
 
 def conv_transpose_matmul(x, kernel, strides, padding='VALID'):
