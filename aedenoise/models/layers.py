@@ -133,6 +133,16 @@ matmul_wide.defvjp(lambda a, b: (matmul_wide(a, b), (a, b)),
                    lambda res, ct: (ct @ res[1].T, res[0].T @ ct))
 
 
+@jax.custom_vjp
+def matmul_wide_grad(a, b):
+  """a @ b, whose gradient for `a` (ct @ b.T, with b's rows as columns) runs as `matmul_wide`."""
+  return a @ b
+
+
+matmul_wide_grad.defvjp(lambda a, b: (a @ b, (a, b)),
+                        lambda res, ct: (matmul_wide(ct, res[1].T), res[0].T @ ct))
+
+
 def conv_matmul(x, kernel, strides=(1, 1), padding='VALID'):
   """`lax.conv_general_dilated` (NHWC/HWIO, no dilation, one group) as im2col and one matmul."""
   kh, kw, cin, cout = kernel.shape
@@ -228,7 +238,7 @@ def conv_transpose_col2im(x, kernel):
   # Input pixel i meets tap j at output i + (k - 1 - j): with the kernel flipped, tap j lands at
   # i + j, which is col2im's placement.
   flipped = kernel[::-1, ::-1].transpose(2, 0, 1, 3).reshape(cin, kh * kw * cout)
-  z = (x.reshape(-1, cin) @ flipped).reshape(b, h, w, kh * kw * cout)
+  z = matmul_wide_grad(x.reshape(-1, cin), flipped).reshape(b, h, w, kh * kw * cout)
   return col2im(z, _Patches(kh, kw, 1, 1, h + kh - 1, w + kw - 1, h, w))
 
 
