@@ -1,13 +1,16 @@
 """Test setup: 8 virtual CPU devices (set before JAX is imported), repo root on sys.path, a
 throwaway cache folder, and paths to the shared real-image datasets (tests that need them skip
 with a reason when absent)."""
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
 os.environ.setdefault('XLA_FLAGS', '--xla_force_host_platform_device_count=8')
 # main.py run by tests keeps its compilation cache out of the user's home.
 os.environ['XDG_CACHE_HOME'] = tempfile.mkdtemp(prefix='aedenoise-test-cache-')
+atexit.register(shutil.rmtree, os.environ['XDG_CACHE_HOME'], ignore_errors=True)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 

@@ -24,7 +24,7 @@ def _check_value_and_grads(f, g, x, w, rtol=1e-4):
 @pytest.mark.parametrize('size,k,s,cin,cout,padding', [
     (11, 3, 1, 3, 4, 'VALID'), (11, 3, 2, 3, 4, 'VALID'), (12, 3, 2, 2, 5, 'SAME'),
     (10, 1, 1, 4, 2, 'VALID'), (13, 4, 3, 2, 3, 'VALID'), (9, 2, 2, 3, 3, ((1, 0), (0, 1))),
-    (7, 5, 1, 1, 2, 'SAME')])
+    (7, 5, 1, 1, 2, 'SAME'), (9, 3, 1, 3, 20, 'VALID'), (9, 3, 2, 4, 35, 'VALID')])
 def test_conv_matmul_matches_lax(size, k, s, cin, cout, padding):
   x, w = _rand((2, size, size + 1, cin)), _rand((k, k, cin, cout), 1)
   ref = lambda x, w: jax.lax.conv_general_dilated(x, w, (s, s), padding, dimension_numbers=DN)
@@ -43,11 +43,19 @@ def test_depthwise_matches_lax(k, s):
     (5, 3, 2, 3, 4, 'VALID'), (6, 3, 1, 4, 2, 'VALID'), (6, 6, 1, 8, 1, 'VALID'),
     (5, 4, 1, 8, 1, 'VALID'), (4, 2, 2, 3, 3, 'VALID'), (5, 3, 2, 2, 3, 'SAME'),
     (4, 2, 3, 2, 2, 'VALID'), (5, 4, 2, 3, 2, 'SAME'), (6, 2, 1, 3, 3, 'SAME'),
-    (5, 3, 3, 2, 2, 'SAME')])
+    (5, 3, 3, 2, 2, 'SAME'), (5, 3, 1, 20, 3, 'VALID')])
 def test_conv_transpose_matches_lax(size, k, s, cin, cout, padding):
   x, w = _rand((2, size, size + 2, cin)), _rand((k, k, cin, cout), 1)
   ref = lambda x, w: jax.lax.conv_transpose(x, w, (s, s), padding, dimension_numbers=DN)
   _check_value_and_grads(lambda x, w: layers.conv_transpose_matmul(x, w, (s, s), padding), ref, x, w)
+
+
+def test_matmul_wide_equals_the_plain_product():
+  """Padded forward products (more than 16 columns, not a multiple of 16) and their gradients."""
+  a, b = _rand((40, 30)), _rand((30, 25), 1)
+  for fn in (layers.matmul_wide, layers.matmul_wide_grad):
+    _check_value_and_grads(fn, jnp.matmul, a, b, rtol=1e-5)
+    _check_value_and_grads(fn, jnp.matmul, b.T, a.T, rtol=1e-5)
 
 
 def test_modules_share_parameters_with_flax_layers():
