@@ -3,7 +3,7 @@ the dual autoencoder (87,812 parameters).
 
 The study's recipe, 45,000 steps at batch 128 (about 37 h on a 2-core CPU; meant for an accelerator):
     python main.py --config=configs/dual.py --workdir=runs/dual
-The quick variant, 800 steps at batch 16 (4m16s on a 2-core CPU, docs/PERFORMANCE.md):
+The quick variant, 800 steps at batch 16 (3m21s on a 2-core CPU, docs/PERFORMANCE.md):
     python main.py --config=configs/dual.py:quick --workdir=runs/dual_quick
 """
 from configs import default

@@ -3,7 +3,7 @@ the dual autoencoder with depthwise-separable convolutions (52,445 parameters).
 
 The study's recipe, 45,000 steps at batch 128 (about 29 h on a 2-core CPU; meant for an accelerator):
     python main.py --config=configs/dual_sep.py --workdir=runs/dual_sep
-The quick variant, 800 steps at batch 16 (3m26s on a 2-core CPU, docs/PERFORMANCE.md):
+The quick variant, 800 steps at batch 16 (2m42s on a 2-core CPU, docs/PERFORMANCE.md):
     python main.py --config=configs/dual_sep.py:quick --workdir=runs/dual_sep_quick
 """
 from configs import default

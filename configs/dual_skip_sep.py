@@ -3,7 +3,7 @@ the dual autoencoder with skips and depthwise-separable convolutions (56,231 par
 
 The study's recipe, 45,000 steps at batch 128 (about 33 h on a 2-core CPU; meant for an accelerator):
     python main.py --config=configs/dual_skip_sep.py --workdir=runs/dual_skip_sep
-The quick variant, 400 steps at batch 16 (2m05s on a 2-core CPU, docs/PERFORMANCE.md):
+The quick variant, 400 steps at batch 16 (1m55s on a 2-core CPU, docs/PERFORMANCE.md):
     python main.py --config=configs/dual_skip_sep.py:quick --workdir=runs/dual_skip_sep_quick
 """
 from configs import default

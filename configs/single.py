@@ -3,7 +3,7 @@ the single autoencoder (36,386 parameters).
 
 The study's recipe, 45,000 steps at batch 128 (about 13 h on a 2-core CPU; meant for an accelerator):
     python main.py --config=configs/single.py --workdir=runs/single
-The quick variant, 1600 steps at batch 16 (2m39s on a 2-core CPU, docs/PERFORMANCE.md):
+The quick variant, 1600 steps at batch 16 (2m22s on a 2-core CPU, docs/PERFORMANCE.md):
     python main.py --config=configs/single.py:quick --workdir=runs/single_quick
 """
 from configs import default

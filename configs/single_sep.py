@@ -3,7 +3,7 @@ the single autoencoder with depthwise-separable convolutions (15,760 parameters)
 
 The study's recipe, 45,000 steps at batch 128 (about 9 h on a 2-core CPU; meant for an accelerator):
     python main.py --config=configs/single_sep.py --workdir=runs/single_sep
-The quick variant, 1600 steps at batch 16 (2m07s on a 2-core CPU, docs/PERFORMANCE.md):
+The quick variant, 1600 steps at batch 16 (1m56s on a 2-core CPU, docs/PERFORMANCE.md):
     python main.py --config=configs/single_sep.py:quick --workdir=runs/single_sep_quick
 """
 from configs import default
