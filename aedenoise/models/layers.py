@@ -75,8 +75,8 @@ class _Patches(NamedTuple):
 def _gather_patches(x, g: _Patches):
   # Two nested stacks, not one k*k-operand concatenate: XLA:CPU fuses the tap slices into a
   # concatenate of at most 8 operands, and would otherwise write every tap out before copying it.
-  rows = [jnp.stack([x[:, i:i + g.sh * (g.oh - 1) + 1:g.sh, j:j + g.sw * (g.ow - 1) + 1:g.sw]
-                     for j in range(g.kw)], axis=3) for i in range(g.kh)]
+  taps = _strided_taps(x, g.kh, g.kw, g.sh, g.sw, g.oh, g.ow)
+  rows = [jnp.stack(taps[i * g.kw:(i + 1) * g.kw], axis=3) for i in range(g.kh)]
   return jnp.stack(rows, axis=3).reshape(x.shape[0], g.oh, g.ow, -1)
 
 
@@ -118,14 +118,12 @@ col2im.defvjp(lambda p, g: (_scatter_patches(p, g), None),
               lambda g, _, ct: (_gather_patches(ct, g),))
 
 
-@jax.custom_vjp
-def matmul_wide(a, b):
-  """a @ b, where the forward product runs with b's columns zero-padded to a multiple of 16.
+def _padded_product(a, b):
+  """a @ b, computed with b's columns zero-padded to a multiple of 16 when it has more than 16.
 
   Why: with 25 or 50 output columns the product's SIMD tiles run part empty; padded, the
-  forward products of these models ran faster on the CPUs measured, though they do more work.
-  The gradients use b as it is (padding them measured slower). Values are a @ b's exactly (the
-  padded columns are dropped), up to float summation order.
+  products of these models ran faster on the CPUs measured, though they do more work. Values
+  are a @ b's exactly (the padded columns are dropped), up to float summation order.
   """
   n = b.shape[1]
   if n <= 16 or n % 16 == 0:
@@ -133,18 +131,25 @@ def matmul_wide(a, b):
   return (a @ jnp.pad(b, ((0, 0), (0, -n % 16))))[:, :n]
 
 
-matmul_wide.defvjp(lambda a, b: (matmul_wide(a, b), (a, b)),
+@jax.custom_vjp
+def matmul_wide(a, b):
+  """a @ b with the forward product padded (`_padded_product`); the gradients use b as it is
+  (padding them measured slower)."""
+  return _padded_product(a, b)
+
+
+matmul_wide.defvjp(lambda a, b: (_padded_product(a, b), (a, b)),
                    lambda res, ct: (ct @ res[1].T, res[0].T @ ct))
 
 
 @jax.custom_vjp
 def matmul_wide_grad(a, b):
-  """a @ b, whose gradient for `a` (ct @ b.T, with b's rows as columns) runs as `matmul_wide`."""
+  """a @ b whose gradient for `a`, ct @ b.T (b's rows as columns), is the padded product."""
   return a @ b
 
 
 matmul_wide_grad.defvjp(lambda a, b: (a @ b, (a, b)),
-                        lambda res, ct: (matmul_wide(ct, res[1].T), res[0].T @ ct))
+                        lambda res, ct: (_padded_product(ct, res[1].T), res[0].T @ ct))
 
 
 def conv_matmul(x, kernel, strides=(1, 1), padding='VALID'):
