@@ -13,7 +13,7 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from aedenoise import cli, hostenv
+from aedenoise import cli, hostenv, launch
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Config file, e.g. configs/dual_skip.py[:quick].',
@@ -38,6 +38,9 @@ flags.DEFINE_string('coordinator_address', '', 'host:port of process 0, for a mu
 flags.DEFINE_integer('num_processes', 0, 'Processes in a multi-process run.')
 flags.DEFINE_integer('process_id', -1, 'This process, 0..num_processes-1.')
 flags.DEFINE_integer('distributed_timeout', 300, 'Seconds to wait for all processes to join.')
+flags.DEFINE_integer('cpu_processes', 1, 'Train (or evaluate) on a CPU machine as this many '
+                     'processes, each pinned to its own cores; faster than one process on '
+                     'several cores (docs/PERFORMANCE.md). Linux.')
 flags.DEFINE_string('compilation_cache', cli.default_compilation_cache(),
                     'Folder of JAX\'s persistent compilation cache, so a repeated command skips '
                     'most compilation ("" turns it off).')
@@ -47,6 +50,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   try:
+    if FLAGS.cpu_processes != 1:
+      sys.exit(cli.launch_processes(FLAGS, sys.argv))
     cli.run(FLAGS.mode, FLAGS.config, FLAGS)
   except cli.USER_ERRORS as e:
     logging.flush()
@@ -60,5 +65,6 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  launch.take_assigned_cpus()  # in a process started by --cpu_processes; before JAX starts
   hostenv.use_huge_pages()  # may re-execute this process once; see aedenoise/hostenv.py
   app.run(main, flags_parser=cli.parse_flags)

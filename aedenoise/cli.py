@@ -60,6 +60,30 @@ def use_compilation_cache(path: str) -> None:
   jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
 
 
+def launch_processes(flags, argv: list[str]) -> int:
+  """`--cpu_processes=N`: the same command as N pinned processes of one run (aedenoise/launch.py);
+  returns the exit code."""
+  from aedenoise import launch  # pylint: disable=g-import-not-at-top
+  n = int(flags.cpu_processes)
+  if flags.mode not in ('train', 'eval'):
+    raise UserError(f'--cpu_processes is for --mode=train or eval, not {flags.mode}')
+  if flags.coordinator_address or flags.num_processes:
+    raise UserError('--cpu_processes starts its own processes; leave out --coordinator_address '
+                    'and --num_processes')
+  if os.environ.get('JAX_PLATFORMS', 'cpu').split(',')[0] not in ('cpu', ''):
+    raise UserError('--cpu_processes is for CPU machines (JAX_PLATFORMS names an accelerator)')
+  _require(flags, 'workdir')
+  rest, skip = [], False
+  for arg in argv[1:]:  # the same command without --cpu_processes
+    if skip or arg.startswith('--cpu_processes='):
+      skip = False
+      continue
+    skip = arg == '--cpu_processes'
+    if not skip:
+      rest.append(arg)
+  return launch.run(n, [argv[0], *rest])
+
+
 def run(mode: str, config, flags) -> None:
   _quiet_library_logs()
   if getattr(flags, 'compilation_cache', ''):

@@ -10,10 +10,12 @@ import sys
 import threading
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from absl import logging
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
 
+from aedenoise import launch
 from aedenoise.errors import UserError
 
 
@@ -21,7 +23,11 @@ def initialize_distributed(coordinator_address: str = '', num_processes: int = 0
                            process_id: int = -1, timeout_s: int = 300) -> None:
   """Joins a multi-process run: explicit flags for a local test, else auto-detection (TPU pods,
   SLURM) when the environment names a cluster. A single process needs nothing. Peers that do not
-  join within `timeout_s` end the run with one line."""
+  join within `timeout_s` end the run with one line. A process started by `--cpu_processes`
+  (aedenoise/launch.py) takes its place from the launcher."""
+  launched = launch.assignment()
+  if launched and not coordinator_address:
+    process_id, num_processes, coordinator_address = launched
   if coordinator_address:
     if num_processes < 2 or not 0 <= process_id < num_processes:
       raise UserError(f'--coordinator_address needs --num_processes >= 2 and --process_id in '
@@ -122,6 +128,20 @@ def split_micro(x, n: int, mesh: Mesh | None):
   return jax.lax.with_sharding_constraint(x, NamedSharding(mesh, P(None, 'data')))
 
 
+def on_each_device(fn, mesh: Mesh | None, shared, *xs):
+  """fn(index, shared, *local_xs) on each device of the 'data' axis: `shared` is replicated (the
+  parameters, say), the xs are [n, B/n, ...] micro-batches (`split_micro`) of which local_xs
+  are the device's own rows, and index is the device's place on the axis. Returns fn's outputs
+  stacked over the devices on a new leading axis, so that partial results (sums of gradients)
+  stay where they were computed until the caller combines them, once."""
+  stack = lambda tree: jax.tree.map(lambda v: v[None], tree)
+  if mesh is None or mesh.shape['data'] == 1:
+    return stack(fn(jnp.zeros((), jnp.int32), shared, *xs))
+  return jax.shard_map(lambda index, shared, *xs: stack(fn(index[0], shared, *xs)), mesh=mesh,
+                       in_specs=(P('data'), P()) + (P(None, 'data'),) * len(xs),
+                       out_specs=P('data'), check_vma=False)(jnp.arange(mesh.shape['data']), shared, *xs)
+
+
 def merge_micro(x):
   """The inverse of `split_micro`: [n, B/n, ...] -> [B, ...] in the batch's row order."""
   return x.swapaxes(0, 1).reshape(x.shape[0] * x.shape[1], *x.shape[2:])
@@ -142,6 +162,19 @@ def to_global(local_batch, sharding: NamedSharding):
 
 def is_main_process() -> bool:
   return jax.process_index() == 0
+
+
+def max_over_processes(value: int) -> jax.Array:
+  """The largest of every process's `value`, as a scalar on the devices, without waiting for it:
+  read it a step later and the loop keeps its pipeline (see train._train)."""
+  mesh = create_mesh()
+  local = np.full((jax.local_device_count(),), value, np.int32)
+  return _max_of(jax.make_array_from_process_local_data(batch_sharding(mesh), local))
+
+
+@jax.jit
+def _max_of(x):
+  return x.max()
 
 
 def agree(value: int) -> int:

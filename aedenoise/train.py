@@ -13,10 +13,12 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
 import ml_collections
 import numpy as np
 import optax
@@ -66,18 +68,19 @@ def train_step(state: TrainState, batch: dict, *, model, prepare: augment.Prepar
     loss, terms = loss_fn(outputs, target, updates.get('losses'))
     return loss, (outputs, updates.get('batch_stats', state.batch_stats), terms)
 
-  def pass_(inputs, target, rngs):
+  def pass_(params, inputs, target, rngs):
     (loss, (outputs, batch_stats, terms)), grads = jax.value_and_grad(loss_of, has_aux=True)(
-        state.params, inputs, target, rngs)
+        params, inputs, target, rngs)
     psnr, ssim = metrics.psnr_ssim(loss_fn.restore(outputs), target)
     return (loss, terms, grads), (batch_stats, psnr, ssim)
 
   devices = mesh.devices.size if mesh is not None else 1
   n = parallel.micro_batches(micro_batch_size, target.shape[0], devices, bool(state.batch_stats))
   if n == 1:
-    (loss, terms, grads), (batch_stats, psnr, ssim) = pass_(inputs, target, rngs)
+    (loss, terms, grads), (batch_stats, psnr, ssim) = pass_(state.params, inputs, target, rngs)
   else:
-    (loss, terms, grads), (psnr, ssim) = _accumulate(pass_, inputs, target, rngs, n, mesh)
+    (loss, terms, grads), (psnr, ssim) = _accumulate(pass_, state.params, inputs, target, rngs, n,
+                                                      mesh)
     batch_stats = state.batch_stats
   grad_norm = optax.tree.norm(grads)
   updated = state.apply_gradients(grads=grads, batch_stats=batch_stats)
@@ -98,19 +101,32 @@ def train_step(state: TrainState, batch: dict, *, model, prepare: augment.Prepar
   return new_state, out
 
 
-def _accumulate(pass_, inputs, target, rngs, n: int, mesh):
+def _accumulate(pass_, params, inputs, target, rngs, n: int, mesh):
   """`pass_` over n micro-batches in a `lax.scan`, its loss, terms and gradients averaged (each is
-  a mean over equally many images)."""
-  def body(total, micro):
-    j, x, t = micro
-    (loss, terms, grads), (_, psnr, ssim) = pass_(
-        x, t, {k: jax.random.fold_in(r, j) for k, r in rngs.items()})
-    return jax.tree.map(jnp.add, total, (loss, terms, grads)), (psnr, ssim)
+  a mean over equally many images).
 
+  Each device sums over its own rows of the micro-batches, and the sums meet once after the loop,
+  as one flat vector: summed over whole micro-batches inside the loop, the gradients would be
+  all-reduced once per micro-batch, and between processes every reduced array costs a round
+  trip, which for these models costs more than the compute."""
   xs, ts = parallel.split_micro(inputs, n, mesh), parallel.split_micro(target, n, mesh)
-  zero = jax.tree.map(jnp.zeros_like, jax.eval_shape(lambda: pass_(xs[0], ts[0], rngs)[0]))
-  total, (psnr, ssim) = jax.lax.scan(body, zero, (jnp.arange(n), xs, ts))
-  return jax.tree.map(lambda v: v / n, total), (psnr, ssim)
+  zero = jax.tree.map(jnp.zeros_like, jax.eval_shape(lambda: pass_(params, xs[0], ts[0], rngs)[0]))
+  _, unravel = ravel_pytree(zero)
+
+  def on_device(index, shared, xs, ts):
+    params, rngs, zero = shared
+
+    def body(total, micro):
+      j, x, t = micro
+      keys = {k: jax.random.fold_in(jax.random.fold_in(r, j), index) for k, r in rngs.items()}
+      (loss, terms, grads), (_, psnr, ssim) = pass_(params, x, t, keys)
+      return jax.tree.map(jnp.add, total, (loss, terms, grads)), (psnr, ssim)
+
+    total, metrics = jax.lax.scan(body, zero, (jnp.arange(n), xs, ts))
+    return ravel_pytree(total)[0], metrics
+
+  totals, (psnr, ssim) = parallel.on_each_device(on_device, mesh, (params, rngs, zero), xs, ts)
+  return unravel(totals.sum(0) / (n * totals.shape[0])), (psnr, ssim)
 
 
 def make_train_step(config, model, mesh, restarts: int = 0):
@@ -316,13 +332,21 @@ def _train(config, workdir, state, meta, batches, checkpointer, writer, evaluato
   budget = NonfiniteBudget(int(config.get('max_nonfinite_steps', 10)), workdir, checkpointer)
   reported_skips = 0
   last_logged: dict[str, float] = {}
+  in_flight = None  # with several processes: the signals they had seen at the previous step
   try:
     with workdir_lib.StopRequests() as stop:
       for step in range(start + 1, config.num_train_steps + 1):
         state, step_metrics = step_fn(state, next(batches))
         pending.append(step_metrics)
         is_last = step == config.num_train_steps
-        save_now = step % config.checkpoint_every_steps == 0 or is_last or stop.signal
+        if jax.process_count() > 1:
+          # Every process must stop at the same step: each reads, one step late so as not to wait
+          # for the step it has just dispatched, the signals all processes had seen a step ago.
+          agreed, in_flight = in_flight, parallel.max_over_processes(stop.signal or 0)
+          signum = int(agreed) if agreed is not None else 0
+        else:
+          signum = stop.signal
+        save_now = step % config.checkpoint_every_steps == 0 or is_last or signum
         log_now = step % config.log_every_steps == 0 or is_last
         if log_now or save_now:  # the one host sync: count skipped updates before saving
           new = jax.device_get(pending)
@@ -343,10 +367,10 @@ def _train(config, workdir, state, meta, batches, checkpointer, writer, evaluato
             logging.warning('skipped %d unreadable image file(s) so far, e.g. %s', reported_skips,
                             '; '.join(f'{p} ({r})' for p, r in list(batches.skipped.items())[:3]))
         if save_now:
-          _save(checkpointer, state, meta, wait=bool(stop.signal), data=batches.get_state())
-        if stop.signal:
-          raise Interrupted(f'stopped by {stop.name} at step {step}; its checkpoint is saved: run '
-                            f'the same command again to continue', stop.signal)
+          _save(checkpointer, state, meta, wait=bool(signum), data=batches.get_state())
+        if signum:
+          raise Interrupted(f'stopped by {signal.Signals(signum).name} at step {step}; its '
+                            f'checkpoint is saved: run the same command again to continue', signum)
         if config.eval_every_steps and step % config.eval_every_steps == 0 and not is_last:
           records, _ = evaluator.run(_inference(state), eval_set)
           writer.write(step, 'eval', evaluate.scalars(records, evaluator.method))

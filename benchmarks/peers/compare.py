@@ -1,7 +1,9 @@
 r"""This project's dual_skip training step against the same model in the stacks users would
 otherwise pick, run alternately in one sitting so that every figure comes from the same machine
 state. Prints a Markdown table of images/s (median over rounds) and each one's ratio to this
-project's. Peers that are not installed are listed as skipped.
+project's (one process). Peers that are not installed are listed as skipped. On Linux machines
+with several cores the project also runs as one pinned process per core, as
+`main.py --cpu_processes=N` trains.
 
   python benchmarks/peers/compare.py [--rounds=3] [--batch_size=128]
 """
@@ -23,9 +25,16 @@ def candidates(batch: int) -> dict[str, tuple[list[str], str | None]]:
   py = sys.executable
   keras = [py, os.path.join(HERE, 'keras_dual_skip.py'), f'--batch_size={batch}']
   torch = [py, os.path.join(HERE, 'torch_dual_skip.py'), f'--batch_size={batch}']
+  ours = [py, os.path.join(ROOT, 'benchmarks', 'train_throughput.py'),
+          '--config=configs/dual_skip.py', f'--batch_size={batch}']
+  cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else 1
+  per_core = {}
+  if cores > 1 and batch % cores == 0:
+    per_core = {f'aedenoise, {cores} processes of one core (--cpu_processes={cores})':
+                (ours + [f'--processes={cores}'], None)}
   return {
-      PROJECT: ([py, os.path.join(ROOT, 'benchmarks', 'train_throughput.py'),
-                 '--config=configs/dual_skip.py', f'--batch_size={batch}'], None),
+      PROJECT: (ours, None),
+      **per_core,
       'Keras 3 on TensorFlow (oneDNN)': (keras, 'tensorflow'),
       'Keras 3 on TensorFlow, jit_compile (XLA)': (keras + ['--jit_compile'], 'tensorflow'),
       'PyTorch eager, NCHW': (torch, 'torch'),
