@@ -131,15 +131,18 @@ def split_micro(x, n: int, mesh: Mesh | None):
 def on_each_device(fn, mesh: Mesh | None, shared, *xs):
   """fn(index, shared, *local_xs) on each device of the 'data' axis: `shared` is replicated (the
   parameters, say), the xs are [n, B/n, ...] micro-batches (`split_micro`) of which local_xs
-  are the device's own rows, and index is the device's place on the axis. Returns fn's outputs
-  stacked over the devices on a new leading axis, so that partial results (sums of gradients)
-  stay where they were computed until the caller combines them, once."""
+  are the device's own rows, and index is the device's place on the axis (None with one device).
+  Returns fn's outputs stacked over the devices on a new leading axis, so that partial results
+  (sums of gradients) stay where they were computed until the caller combines them, once."""
   stack = lambda tree: jax.tree.map(lambda v: v[None], tree)
   if mesh is None or mesh.shape['data'] == 1:
-    return stack(fn(jnp.zeros((), jnp.int32), shared, *xs))
-  return jax.shard_map(lambda index, shared, *xs: stack(fn(index[0], shared, *xs)), mesh=mesh,
-                       in_specs=(P('data'), P()) + (P(None, 'data'),) * len(xs),
-                       out_specs=P('data'), check_vma=False)(jnp.arange(mesh.shape['data']), shared, *xs)
+    return stack(fn(None, shared, *xs))
+  local = lambda index, shared, *xs: stack(fn(index[0], shared, *xs))
+  # check_vma=False: inside, a parameter's gradient differs between devices while the parameter
+  # does not, which the custom VJPs of aedenoise/models/layers.py would otherwise have to declare.
+  return jax.shard_map(local, mesh=mesh, in_specs=(P('data'), P()) + (P(None, 'data'),) * len(xs),
+                       out_specs=P('data'), check_vma=False)(
+                           jnp.arange(mesh.shape['data']), shared, *xs)
 
 
 def merge_micro(x):

@@ -118,7 +118,9 @@ def _accumulate(pass_, params, inputs, target, rngs, n: int, mesh):
 
     def body(total, micro):
       j, x, t = micro
-      keys = {k: jax.random.fold_in(jax.random.fold_in(r, j), index) for k, r in rngs.items()}
+      keys = {k: jax.random.fold_in(r, j) for k, r in rngs.items()}
+      if index is not None:  # each device draws its own dropout and samples
+        keys = {k: jax.random.fold_in(r, index) for k, r in keys.items()}
       (loss, terms, grads), (_, psnr, ssim) = pass_(params, x, t, keys)
       return jax.tree.map(jnp.add, total, (loss, terms, grads)), (psnr, ssim)
 
