@@ -101,6 +101,16 @@ def test_a_signal_stops_both_processes_at_one_step_with_its_checkpoint(tmp_path)
   step = int(last.split('at step ')[1].split(';')[0])
   assert (tmp_path / 'run' / 'checkpoints' / str(step)).is_dir()
   time.sleep(1)
-  leftover = subprocess.run(['pgrep', '-f', f'--workdir={tmp_path / "run"}'],
-                            capture_output=True, text=True, check=False).stdout.split()
-  assert not leftover  # neither process outlives the run
+  assert not _processes_with(f'--workdir={tmp_path / "run"}')  # neither outlives the run
+
+
+def _processes_with(argument: str) -> list[int]:
+  pids = []
+  for pid in filter(str.isdigit, os.listdir('/proc')):
+    try:
+      with open(f'/proc/{pid}/cmdline', 'rb') as f:
+        if argument.encode() in f.read().split(b'\0'):
+          pids.append(int(pid))
+    except OSError:  # ended meanwhile
+      pass
+  return pids
