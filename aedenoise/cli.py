@@ -73,15 +73,7 @@ def launch_processes(flags, argv: list[str]) -> int:
   if os.environ.get('JAX_PLATFORMS', 'cpu').split(',')[0] not in ('cpu', ''):
     raise UserError('--cpu_processes is for CPU machines (JAX_PLATFORMS names an accelerator)')
   _require(flags, 'workdir')
-  rest, skip = [], False
-  for arg in argv[1:]:  # the same command without --cpu_processes
-    if skip or arg.startswith('--cpu_processes='):
-      skip = False
-      continue
-    skip = arg == '--cpu_processes'
-    if not skip:
-      rest.append(arg)
-  return launch.run(n, [argv[0], *rest])
+  return launch.run(n, launch.without_flag(argv, 'cpu_processes'))
 
 
 def run(mode: str, config, flags) -> None:

@@ -39,13 +39,18 @@ def cpu_groups(n: int, cpus: list[int]) -> list[list[int]]:
   return [cpus[starts[i]:starts[i + 1]] for i in range(n)]
 
 
+def _parse(value: str) -> tuple[int, int, int, set[int]]:
+  index, count, port, cpus = value.split('/')
+  return int(index), int(count), int(port), {int(c) for c in cpus.split(',')}
+
+
 def assignment(env=os.environ) -> tuple[int, int, str] | None:
   """(process index, process count, coordinator address) of a launched process, else None."""
   value = env.get(ASSIGNMENT)
   if not value:
     return None
-  index, count, port, _ = value.split('/')
-  return int(index), int(count), f'127.0.0.1:{port}'
+  index, count, port, _ = _parse(value)
+  return index, count, f'127.0.0.1:{port}'
 
 
 def take_assigned_cpus() -> None:
@@ -54,8 +59,7 @@ def take_assigned_cpus() -> None:
   value = os.environ.get(ASSIGNMENT)
   if not value:
     return
-  cpus = {int(c) for c in value.split('/')[3].split(',')}
-  os.sched_setaffinity(0, cpus)
+  os.sched_setaffinity(0, _parse(value)[3])
   try:  # SIGTERM when the launcher dies, even by kill -9 (Linux)
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
   except (OSError, AttributeError):
@@ -63,6 +67,19 @@ def take_assigned_cpus() -> None:
   launcher = os.environ.get(ASSIGNMENT + '_LAUNCHER')
   if launcher and os.getppid() != int(launcher):  # it died before prctl took effect
     sys.exit(143)
+
+
+def without_flag(argv: list[str], name: str) -> list[str]:
+  """argv without --name=value or --name value: the launcher's own flag, kept from its processes."""
+  rest, skip = [], False
+  for arg in argv:
+    if skip:
+      skip = False
+    elif arg == f'--{name}':
+      skip = True
+    elif not arg.startswith(f'--{name}='):
+      rest.append(arg)
+  return rest
 
 
 def _free_port() -> int:

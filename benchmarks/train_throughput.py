@@ -39,7 +39,7 @@ flags.DEFINE_integer('processes', 1, 'Run as this many pinned processes of one r
 def main(argv):
   del argv
   if FLAGS.processes > 1 and not launch.assignment():
-    sys.exit(launch.run(FLAGS.processes, [a for a in sys.argv if not a.startswith('--processes')]))
+    sys.exit(launch.run(FLAGS.processes, launch.without_flag(sys.argv, 'processes')))
   parallel.initialize_distributed()  # a process started by --processes joins the others
   config = FLAGS.config
   batch_size = FLAGS.batch_size or config.batch_size

@@ -37,6 +37,11 @@ def test_a_launched_process_reads_its_place_from_the_environment():
   assert launch.assignment({launch.ASSIGNMENT: '1/2/41234/3,4'}) == (1, 2, '127.0.0.1:41234')
 
 
+def test_the_launcher_keeps_its_own_flag_from_its_processes():
+  argv = ['main.py', '--cpu_processes=2', '--workdir=w', '--cpu_processes', '3', '--seed=1']
+  assert launch.without_flag(argv, 'cpu_processes') == ['main.py', '--workdir=w', '--seed=1']
+
+
 def _flags(**overrides):
   values = dict(cpu_processes=2, mode='train', coordinator_address='', num_processes=0,
                 workdir='/tmp/unused')
