@@ -77,3 +77,12 @@ def test_modules_share_parameters_with_flax_layers():
 def test_unknown_impl_is_refused():
   with pytest.raises(ValueError, match='impl'):
     layers.Conv(4, (3, 3), impl='fast')
+
+
+def test_weight_gradient_runs_with_its_wider_side_along_the_columns():
+  """a.T @ ct with fewer columns in ct than in a is computed as (ct.T @ a).T (faster on XLA:CPU)."""
+  a, b = _rand((64, 30)), _rand((30, 5), 1)
+  grad = jax.jit(jax.grad(lambda b: jnp.sum(jnp.sin(layers.matmul_wide(a, b)))))
+  hlo = grad.lower(b).compile().as_text()
+  assert 'f32[5,30]' in ' '.join(l for l in hlo.splitlines() if ' dot(' in l)
+  np.testing.assert_allclose(grad(b), a.T @ jnp.cos(a @ b), rtol=1e-5, atol=1e-5)
