@@ -145,6 +145,15 @@ def on_each_device(fn, mesh: Mesh | None, shared, *xs):
                            jnp.arange(mesh.shape['data']), shared, *xs)
 
 
+def on_each_shard(fn, mesh: Mesh | None, *xs):
+  """fn(*local_xs) on each device's own rows of the batch-sharded xs, without moving them: for
+  work that the partitioner would otherwise gather first (a `lax.map` over the batch axis)."""
+  if mesh is None or mesh.shape['data'] == 1:
+    return fn(*xs)
+  return jax.shard_map(fn, mesh=mesh, in_specs=(P('data'),) * len(xs), out_specs=P('data'),
+                       check_vma=False)(*xs)
+
+
 def merge_micro(x):
   """The inverse of `split_micro`: [n, B/n, ...] -> [B, ...] in the batch's row order."""
   return x.swapaxes(0, 1).reshape(x.shape[0] * x.shape[1], *x.shape[2:])

@@ -131,11 +131,26 @@ def _accumulate(pass_, params, inputs, target, rngs, n: int, mesh):
   return unravel(totals.sum(0) / (n * totals.shape[0])), (psnr, ssim)
 
 
+def make_degrade(spec, mesh):
+  """`degrade(key, images)`, image i degraded with the i-th key of `key`'s split either way.
+
+  On the CPU a one_of runs image by image on each device's own rows, so that each image computes
+  only its chosen option: vectorised, every option is computed for every image, 2.3-4x the time
+  for this project's one_of presets on a CPU (docs/PERFORMANCE.md). Accelerators keep `vmap`."""
+  if jax.default_backend() != 'cpu' or dict(spec).get('kind') != 'one_of':
+    return degradations.build(spec)
+  by_image = degradations.degrade_with_keys(spec, image_by_image=True)
+
+  def degrade(key, images):
+    return parallel.on_each_shard(by_image, mesh, jax.random.split(key, images.shape[0]), images)
+  return degrade
+
+
 def make_train_step(config, model, mesh, restarts: int = 0):
   """`train_step` for this config, jitted over `mesh`: state replicated and donated, batch sharded.
   After `restarts` stops for non-finite updates, the noise comes from another key (`data_seed`)."""
   replicated = parallel.replicated(mesh)
-  prepare = augment.make_prepare(degradations.build(degradations.resolve(config.degradation)),
+  prepare = augment.make_prepare(make_degrade(degradations.resolve(config.degradation), mesh),
                                  config.get('augment'), config.data.image_size,
                                  int(config.data.channels))
   return jax.jit(

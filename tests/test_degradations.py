@@ -251,6 +251,15 @@ def test_one_of_on_a_preset_gives_each_image_its_own_kind(preset_outputs):
   assert set(kinds) == set(degradations.resolve('quality_mix')['options'])
 
 
+@pytest.mark.parametrize('name', ['faces_mix', 'quality_mix', 'blur_mix'])
+def test_one_of_image_by_image_equals_vectorised(name):
+  spec = degradations.resolve(name)
+  keys, x = jax.random.split(KEY, 6), jax.random.uniform(KEY, (6, 12, 12, 3))
+  vectorised = jax.jit(degradations.degrade_with_keys(spec))(keys, x)
+  by_image = jax.jit(degradations.degrade_with_keys(spec, image_by_image=True))(keys, x)
+  np.testing.assert_allclose(by_image, vectorised, atol=1e-5)  # the same draws, fused otherwise
+
+
 def test_one_of_weights():
   spec = {'kind': 'one_of', 'weights': {'darken': 3.0, 'brighten': 1.0, 'never': 0.0},
           'options': {'darken': {'kind': 'darken', 'amount': 0.5},

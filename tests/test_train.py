@@ -187,6 +187,7 @@ def test_micro_batched_gradients_are_reduced_across_devices_once_per_step():
   reduces = re.findall(r'= (.*?) all-reduce(?:-start)?\(', hlo)
   assert len(reduces) == 1, reduces
   assert 'f32[91490]' in reduces[0]  # every gradient, the loss and its term, in one vector
+  assert 'all-gather' not in hlo  # each device degrades its own images (make_degrade)
   entry = hlo[hlo.index('\nENTRY'):]
   assert 'all-reduce' in entry[:entry.index('\n}')]  # in the step itself, not in its loop
 

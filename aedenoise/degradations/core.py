@@ -186,9 +186,18 @@ def build(spec) -> Degrade:
   return degrade
 
 
-def degrade_with_keys(spec) -> Callable[[jax.Array, jax.Array], jax.Array]:
-  """(keys[B], images[B,H,W,C]) -> images, for callers that fix each image's key (evaluation)."""
-  return jax.vmap(build_single(spec))
+def degrade_with_keys(spec, image_by_image: bool = False
+                      ) -> Callable[[jax.Array, jax.Array], jax.Array]:
+  """(keys[B], images[B,H,W,C]) -> images, for callers that fix each image's key (evaluation).
+
+  image_by_image: one image after another (`lax.map`) instead of vectorised (`vmap`). Vectorised,
+  the `lax.switch` of a one_of becomes a select that computes every option for every image; image
+  by image, each image computes only its own option, which is faster on a CPU.
+  """
+  per_image = build_single(spec)
+  if image_by_image:
+    return lambda keys, images: jax.lax.map(lambda ki: per_image(*ki), (keys, images))
+  return jax.vmap(per_image)
 
 
 def components(spec) -> dict[str, dict[str, Any]]:
