@@ -14,8 +14,9 @@ gradients of a matrix product are matrix products, which XLA:CPU runs fast. So, 
   taps), whose buffer is then smaller than im2col's.
 
 im2col and col2im are each other's gradients (custom VJPs), each written in a form XLA:CPU fuses
-into few passes, and products with more than 16 output columns run with their columns padded to a
-multiple of 16 (`matmul_wide`); docs/PERFORMANCE.md has the measurements.
+into few passes, products with more than 16 output columns run with their columns padded to a
+multiple of 16 (`matmul_wide`), and kernel gradients run with their wider side along the product's
+columns (`_transposed_product`); docs/PERFORMANCE.md has the measurements.
 
 The parameters (names, shapes, initialisers) are those of `nn.Conv` and `nn.ConvTranspose`
 (`transpose_kernel=False`), so parameter counts and checkpoints do not depend on `impl`;
