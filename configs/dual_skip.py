@@ -4,7 +4,7 @@ the dual autoencoder with skip connections (91,488 parameters).
 The study's recipe, 45,000 steps at batch 128 (about 19 h on a 2-core CPU, 17 h with
 --cpu_processes=2; meant for an accelerator):
     python main.py --config=configs/dual_skip.py --workdir=runs/dual_skip
-The quick variant, 400 steps at batch 16 (2m00s on a 2-core CPU, docs/PERFORMANCE.md):
+The quick variant, 400 steps at batch 16 (1m34s on a 2-core CPU, docs/PERFORMANCE.md):
     python main.py --config=configs/dual_skip.py:quick --workdir=runs/dual_skip_quick
 """
 from configs import default
