@@ -135,8 +135,8 @@ def make_degrade(spec, mesh):
   """`degrade(key, images)`, image i degraded with the i-th key of `key`'s split either way.
 
   On the CPU a one_of runs image by image on each device's own rows, so that each image computes
-  only its chosen option: vectorised, every option is computed for every image, 2.3-4x the time
-  for this project's one_of presets on a CPU (docs/PERFORMANCE.md). Accelerators keep `vmap`."""
+  only its chosen option: vectorised, every option is computed for every image, several times the
+  time on a CPU (docs/PERFORMANCE.md). Accelerators keep `vmap`."""
   if jax.default_backend() != 'cpu' or dict(spec).get('kind') != 'one_of':
     return degradations.build(spec)
   by_image = degradations.degrade_with_keys(spec, image_by_image=True)

@@ -135,8 +135,8 @@ def _padded_product(a, b):
 def _transposed_product(a, ct):
   """a.T @ ct: the gradient of a @ b for b, a contraction over every pixel of the micro-batch.
 
-  Why: XLA:CPU runs this product (its lhs transposed) on Eigen, which was 1.2-1.9x faster on
-  these shapes when the product's wider side ran along its columns. So when ct has fewer columns
+  Why: XLA:CPU runs this product (its lhs transposed) on Eigen, which was faster on these shapes
+  when the product's wider side ran along its columns (docs/PERFORMANCE.md). So when ct has fewer columns
   than a, the product is computed as ct.T @ a and transposed after; the barrier keeps XLA from
   folding the transpose back into the product.
   """
@@ -163,7 +163,8 @@ def matmul_wide_grad(a, b):
 
 
 matmul_wide_grad.defvjp(lambda a, b: (a @ b, (a, b)),
-                        lambda res, ct: (_padded_product(ct, res[1].T), _transposed_product(res[0], ct)))
+                        lambda res, ct: (_padded_product(ct, res[1].T),
+                                         _transposed_product(res[0], ct)))
 
 
 def conv_matmul(x, kernel, strides=(1, 1), padding='VALID'):
