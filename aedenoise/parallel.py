@@ -150,8 +150,7 @@ def on_each_shard(fn, mesh: Mesh | None, *xs):
   work that the partitioner would otherwise gather first (a `lax.map` over the batch axis)."""
   if mesh is None or mesh.shape['data'] == 1:
     return fn(*xs)
-  return jax.shard_map(fn, mesh=mesh, in_specs=(P('data'),) * len(xs), out_specs=P('data'),
-                       check_vma=False)(*xs)
+  return jax.shard_map(fn, mesh=mesh, in_specs=(P('data'),) * len(xs), out_specs=P('data'))(*xs)
 
 
 def merge_micro(x):

@@ -179,10 +179,10 @@ def build_single(spec) -> Callable[[jax.Array, jax.Array], jax.Array]:
 
 def build(spec) -> Degrade:
   """(key, images[B,H,W,C]) -> images: one key per image, split from `key`."""
-  per_image = build_single(spec)
+  keyed = degrade_with_keys(spec)
 
   def degrade(key, images):
-    return jax.vmap(per_image)(jax.random.split(key, images.shape[0]), images)
+    return keyed(jax.random.split(key, images.shape[0]), images)
   return degrade
 
 

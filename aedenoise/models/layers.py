@@ -136,9 +136,9 @@ def _transposed_product(a, ct):
   """a.T @ ct: the gradient of a @ b for b, a contraction over every pixel of the micro-batch.
 
   Why: XLA:CPU runs this product (its lhs transposed) on Eigen, which was faster on these shapes
-  when the product's wider side ran along its columns (docs/PERFORMANCE.md). So when ct has fewer columns
-  than a, the product is computed as ct.T @ a and transposed after; the barrier keeps XLA from
-  folding the transpose back into the product.
+  when the product's wider side ran along its columns (docs/PERFORMANCE.md). So when ct has fewer
+  columns than a, the product is computed as ct.T @ a and transposed after; the barrier keeps XLA
+  from folding the transpose back into the product.
   """
   if ct.shape[1] < a.shape[1]:
     return lax.optimization_barrier(ct.T @ a).T
