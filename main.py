@@ -3,17 +3,24 @@
   python main.py --config=configs/MODEL.py[:VARIANT] --workdir=DIR [--mode=MODE] [--config.a.b=v]
 
 Modes: train (default; resumes from DIR), eval, summary, import (a PyTorch state dict into DIR),
-degrade (--input, --output), score (--input, --reference). Variants, comma-separated: quick,
-degradation=PRESET. Any config field is overridden with --config.FIELD=VALUE, e.g.
---config.batch_size=32 --config.degradation.options.gaussian.sigma=0.1. See README.md.
+restore (--input, --output), degrade (--input, --output), score (--input, --reference). Variants,
+comma-separated: quick, degradation=PRESET. Any config field is overridden with
+--config.FIELD=VALUE, e.g. --config.batch_size=32 --config.degradation.options.gaussian.sigma=0.1.
+See README.md.
 """
 import sys
 
+from aedenoise.cpu import hostenv, launch
+
+if __name__ == '__main__':
+  launch.take_assigned_cpus()  # in a process started by --cpu_processes; before JAX starts
+  hostenv.use_huge_pages()  # may re-execute this process once, before anything heavy is imported
+
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
 
-from aedenoise import cli, hostenv, launch
+from aedenoise import cli, command
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Config file, e.g. configs/dual_skip.py[:quick].',
@@ -41,7 +48,7 @@ flags.DEFINE_integer('distributed_timeout', 300, 'Seconds to wait for all proces
 flags.DEFINE_integer('cpu_processes', 1, 'Train (or evaluate) on a CPU machine as this many '
                      'processes, each pinned to its own cores; faster than one process on '
                      'several cores (docs/PERFORMANCE.md). Linux.')
-flags.DEFINE_string('compilation_cache', cli.default_compilation_cache(),
+flags.DEFINE_string('compilation_cache', command.default_compilation_cache(),
                     'Folder of JAX\'s persistent compilation cache, so a repeated command skips '
                     'most compilation ("" turns it off).')
 
@@ -49,22 +56,10 @@ flags.DEFINE_string('compilation_cache', cli.default_compilation_cache(),
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
-  try:
-    if FLAGS.cpu_processes != 1:
-      sys.exit(cli.launch_processes(FLAGS, sys.argv))
-    cli.run(FLAGS.mode, FLAGS.config, FLAGS)
-  except cli.USER_ERRORS as e:
-    logging.flush()
-    for line in str(e).splitlines() or ['']:  # one line per problem
-      print(f'error: {line}', file=sys.stderr)
-    sys.exit(getattr(e, 'exit_code', 2))
-  except KeyboardInterrupt:  # outside training, where Ctrl-C has nothing to save
-    logging.flush()
-    print('error: interrupted', file=sys.stderr)
-    sys.exit(130)
+  if FLAGS.cpu_processes != 1:
+    sys.exit(command.run_reporting_errors(lambda: cli.launch_processes(FLAGS, sys.argv)))
+  command.run_reporting_errors(lambda: cli.run(FLAGS.mode, FLAGS.config, FLAGS))
 
 
 if __name__ == '__main__':
-  launch.take_assigned_cpus()  # in a process started by --cpu_processes; before JAX starts
-  hostenv.use_huge_pages()  # may re-execute this process once; see aedenoise/hostenv.py
-  app.run(main, flags_parser=cli.parse_flags)
+  app.run(main, flags_parser=command.parse_flags)

@@ -13,14 +13,19 @@ on every run and device, whatever else is in the folder. Writes OUT/benchmark.{j
 """
 from __future__ import annotations
 
-import dataclasses
+import json
 import os
 import sys
 import time
-import zlib
 
+import tqdm
 from absl import app, flags
 from ml_collections import config_flags
+
+from aedenoise import (baseline_runner, baselines, command, inference, metrics, parallel, paths,
+                       reporting, testsets, validation)
+from aedenoise import workdir as workdir_lib
+from aedenoise.errors import UserError
 
 FLAGS = flags.FLAGS
 
@@ -46,21 +51,10 @@ def define_flags() -> None:
 
 
 NOISY = 'noisy'
-GREY_SETS = ('bsd68', 'set12')
-COLOUR_SETS = ('cbsd68', 'kodak24', 'mcmaster')
 COLUMNS = ('set', 'sigma', 'method', 'psnr', 'ssim', 'images', 'seconds', 'cached')
 
 
-@dataclasses.dataclass
-class TestSet:
-  name: str
-  names: list[str]       # relative paths of the readable images
-  clean: list            # uint8 (H, W, C) arrays
-  skipped: list[str]     # 'path: reason' of unreadable files
-
-
 def parse_sets(text: str | None) -> list[tuple[str, str]]:
-  from aedenoise.errors import UserError  # pylint: disable=g-import-not-at-top
   pairs, problems = [], []
   for item in filter(None, (t.strip() for t in (text or '').split(','))):
     name, eq, path = item.partition('=')
@@ -80,7 +74,6 @@ def parse_sets(text: str | None) -> list[tuple[str, str]]:
 
 
 def parse_sigmas(text: str) -> list[int]:
-  from aedenoise.errors import UserError  # pylint: disable=g-import-not-at-top
   try:
     sigmas = [int(s) for s in text.split(',') if s.strip()]
   except ValueError:
@@ -90,60 +83,7 @@ def parse_sigmas(text: str) -> list[int]:
   return sigmas
 
 
-def set_channels(name: str, root: str, first: str) -> int:
-  from aedenoise import degrade_files  # pylint: disable=g-import-not-at-top
-  key = name.lower()
-  if key in GREY_SETS:
-    return 1
-  if key in COLOUR_SETS:
-    return 3
-  return degrade_files.file_channels(os.path.join(root, first))
-
-
-def load_set(name: str, root: str, limit: int = 0, channels: int = 0) -> TestSet:
-  """The readable images under `root` (the first `limit`), with `channels` (0: the set's own)."""
-  from input_pipeline import images as image_io  # pylint: disable=g-import-not-at-top
-  files = image_io.list_images(root)
-  channels = channels or (set_channels(name, root, files[0]) if files else 1)
-  test = TestSet(name, [], [], [])
-  for rel in files:
-    if limit and len(test.names) >= limit:
-      break
-    try:
-      test.clean.append(image_io.read_image(os.path.join(root, rel), channels))
-      test.names.append(rel)
-    except image_io.ImageReadError as e:
-      test.skipped.append(str(e))
-  return test
-
-
-def noise_key(seed: int, set_name: str, rel: str, sigma: int):
-  import jax  # pylint: disable=g-import-not-at-top
-  name = f'{set_name}/{rel.replace(os.sep, "/")}'
-  key = jax.random.fold_in(jax.random.key(seed), zlib.crc32(name.encode()) & 0x7FFFFFFF)
-  return jax.random.fold_in(key, sigma)
-
-
-def add_noise(clean_u8, key, sigma: int):
-  """x + (sigma / 255) N(0, 1) in float32, unclipped (DnCNN/KAIR)."""
-  import jax  # pylint: disable=g-import-not-at-top
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  x = clean_u8.astype(np.float32) / 255.0
-  return x + np.asarray(jax.random.normal(key, x.shape, np.float32)) * (sigma / 255.0)
-
-
-def score(images, clean_u8, conv) -> tuple[float, float]:
-  """Mean PSNR and SSIM over images of any sizes (one compile per size)."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  from aedenoise import metrics  # pylint: disable=g-import-not-at-top
-  values = [metrics.psnr_ssim(np.asarray(a, np.float32)[None], b[None].astype(np.float32) / 255.0,
-                              conv) for a, b in zip(images, clean_u8)]
-  return (float(np.mean([float(p[0]) for p, _ in values])),
-          float(np.mean([float(s[0]) for _, s in values])))
-
-
 def markdown(records: list[dict], footer: str) -> str:
-  from aedenoise import reporting  # pylint: disable=g-import-not-at-top
   table = reporting.markdown_table(records, COLUMNS)
   return f'# Benchmark\n\n{table}\n\n{footer}\n'
 
@@ -157,8 +97,6 @@ FOOTER = ('Whole images; noisy = clean + N(0, sigma/255), unclipped and unquanti
 
 def write(out_dir, records: list[dict], footer: str = FOOTER) -> None:
   """OUT/benchmark.{json,csv,md}; OUT may be a URL (gs://...)."""
-  import json  # pylint: disable=g-import-not-at-top
-  from aedenoise import paths  # pylint: disable=g-import-not-at-top
   out = paths.path(out_dir)
   out.mkdir(parents=True, exist_ok=True)
   (out / 'benchmark.json').write_text(json.dumps(records, indent=2))
@@ -171,19 +109,15 @@ def run_benchmark(sets: list[tuple[str, str]], sigmas: list[int], methods: list[
                   seed: int = 0, model=None) -> list[dict]:
   """Scores every (set, sigma) for the noisy input, `model` (a tiled restorer or None) and each
   baseline; writes OUT/benchmark.{json,csv,md} and returns the records."""
-  import tqdm  # pylint: disable=g-import-not-at-top
-  from aedenoise import baseline_runner, metrics, paths  # pylint: disable=g-import-not-at-top
-  from aedenoise.errors import UserError  # pylint: disable=g-import-not-at-top
-
   cache_dir = cache_dir or str(paths.path(out_dir) / 'cache')
-  tests = [load_set(name, root, limit) for name, root in sets]
+  tests = [testsets.load_set(name, root, limit) for name, root in sets]
   for t in tests:
     for line in t.skipped:
       print(f'skipped: {line}', file=sys.stderr)
   empty = [t.name for t in tests if not t.clean]
   if empty:
     raise UserError(f'no readable images in set(s) {", ".join(empty)}')
-  noisy = {(t.name, s): [add_noise(c, noise_key(seed, t.name, r, s), s)
+  noisy = {(t.name, s): [testsets.add_noise(c, testsets.noise_key(seed, t.name, r, s), s)
                          for r, c in zip(t.names, t.clean)] for t in tests for s in sigmas}
   jobs, where = [], []
   for t in tests:
@@ -217,14 +151,14 @@ def run_benchmark(sets: list[tuple[str, str]], sigmas: list[int], methods: list[
   records = []
   for t in tests:
     for s in sigmas:
-      psnr, ssim = score(noisy[(t.name, s)], t.clean, raw)
+      psnr, ssim = testsets.score(noisy[(t.name, s)], t.clean, raw)
       records.append({'set': t.name, 'sigma': s, 'method': NOISY, 'psnr': psnr, 'ssim': ssim,
                       'images': len(t.clean)})
       names = ([model.name] if model is not None else []) + methods
       for m in names:
         if (t.name, s, m) not in restored:
           continue
-        psnr, ssim = score(restored[(t.name, s, m)], t.clean, quantised)
+        psnr, ssim = testsets.score(restored[(t.name, s, m)], t.clean, quantised)
         records.append({'set': t.name, 'sigma': s, 'method': m, 'psnr': psnr, 'ssim': ssim,
                         'images': len(t.clean), 'seconds': round(seconds[(t.name, s, m)], 2),
                         'cached': cached.get((t.name, s, m))})
@@ -236,14 +170,14 @@ class ModelRows:
   """A trained model as a benchmark method: noisy float images -> restored, through tiles."""
 
   def __init__(self, config, workdir: str, tile: int = 0, overlap: int = -1):
-    from aedenoise import parallel, restore, state, train  # pylint: disable=g-import-not-at-top
-    state.validate(config)
+    validation.validate(config)
     mesh = parallel.create_mesh()
-    model, self.step, variables = train.restore_model(config, workdir, mesh)
-    self.restorer = restore.Restorer(model, variables, config, mesh, tile, overlap)
+    loaded = inference.load_model(config, workdir, mesh)
+    self.step = loaded.step
+    self.restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap)
     self.name = config.model
 
-  def __call__(self, noisy: list, test: TestSet):
+  def __call__(self, noisy: list, test: testsets.TestSet):
     """Restored images, or None when the set's colour is not the model's (no row)."""
     if noisy[0].shape[-1] != self.restorer.geometry.channels:
       print(f'{test.name}: {self.name} takes {self.restorer.geometry.channels} channel(s); no '
@@ -255,10 +189,8 @@ class ModelRows:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
-  from aedenoise import baselines, cli  # pylint: disable=g-import-not-at-top
-  from aedenoise import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
-  from aedenoise.errors import UserError  # pylint: disable=g-import-not-at-top
-  try:
+
+  def run():
     if not FLAGS.output:
       raise UserError('--output is required')
     sets = parse_sets(FLAGS.sets)
@@ -271,16 +203,14 @@ def main(argv):
         raise UserError(f'{FLAGS.workdir} holds no config.json: give the model\'s --config, '
                         f'e.g. --config=configs/single.py')
       model = ModelRows(config, FLAGS.workdir, FLAGS.tile, FLAGS.tile_overlap)
-    records = run_benchmark(sets, sigmas, methods, FLAGS.output, limit=FLAGS.limit,
-                            workers=FLAGS.workers, cache_dir=FLAGS.cache, seed=FLAGS.seed,
-                            model=model)
-  except cli.USER_ERRORS as e:
-    for line in str(e).splitlines() or ['']:
-      print(f'error: {line}', file=sys.stderr)
-    sys.exit(2)
+    return run_benchmark(sets, sigmas, methods, FLAGS.output, limit=FLAGS.limit,
+                         workers=FLAGS.workers, cache_dir=FLAGS.cache, seed=FLAGS.seed,
+                         model=model)
+  command.quiet_library_logs()
+  records = command.run_reporting_errors(run)
   print(markdown(records, FOOTER))
 
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  app.run(main, flags_parser=command.parse_flags)

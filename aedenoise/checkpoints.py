@@ -1,20 +1,21 @@
 """Orbax checkpoints in `workdir/checkpoints/<step>`: model variables, training state, description.
 
-Three items per step, so that each reader takes only what it needs:
+Four items per step, so that each reader takes only what it needs:
 
-* `model`: the variables inference needs: `params`, `batch_stats` (BatchNorm models) and
-  `ema_params` (when `config.ema_decay` is on). Evaluation, restore and export read this alone,
-  so they work whatever optimizer, clipping or schedule the config now names;
+* `model`: the variables inference needs: `params`, the model's state collections (BatchNorm
+  statistics; aedenoise/models/contract.py) and `ema_params` (when `config.ema_decay` is on).
+  Evaluation, restore and export read this alone, so they work whatever optimizer, clipping or
+  schedule the config now names;
 * `train`: the step and the optimizer state, read only to resume training;
 * `data`: the training data iterator's state (grain's, one JSON file per process), read on resume
   by the input pipeline; a checkpoint without it (older ones) resumes the data at its step;
-* `meta`: JSON describing the model (name, a hash of its variable shapes, parameter count) and the
-  optimizer, so that a workdir holding another model's checkpoint, or resuming under another
-  optimizer, is refused with one line instead of failing deep inside a restore.
+* `meta`: JSON describing the model (name, arguments, a hash of its variable shapes, parameter
+  count) and the optimizer, so that a workdir holding another model's checkpoint, or resuming under
+  another optimizer, is refused with one line instead of failing deep inside a load.
 
 Saves are atomic (Orbax writes a temporary directory and renames it), so a run killed mid-save
 resumes from the previous checkpoint. Each save also records a SHA-256 of every saved array in its
-`meta`; a restore verifies it, and a checkpoint that does not load or verify (truncated or flipped
+`meta`; a load verifies it, and a checkpoint that does not load or verify (truncated or flipped
 files, a missing metadata file, an empty step folder) is moved aside to `<step>.damaged` with a
 warning, and the next older one is used.
 """
@@ -29,8 +30,9 @@ import numpy as np
 import orbax.checkpoint as ocp
 from absl import logging
 
-from aedenoise import paths
-from aedenoise.errors import UserError
+from aedenoise import compat, paths
+from aedenoise.errors import UserError, first_line
+from aedenoise.models import contract
 
 
 class DamagedCheckpoint(Exception):
@@ -58,47 +60,47 @@ def _shapes(tree) -> dict[str, list[int]]:
           for path, leaf in jax.tree_util.tree_leaves_with_path(tree)}
 
 
-def describe(model_name: str, variables: dict, optimizer: str = '', opt_state=None) -> dict:
+EMA = 'ema_params'  # the `model` item's entry holding the EMA of the parameters
+
+
+def describe(model_name: str, variables: dict, optimizer: str = '', opt_state=None,
+             hyperparameters: dict | None = None) -> dict:
   """The description saved beside a checkpoint. `variables` are the model's collections."""
   shapes = {name: _shapes(tree) for name, tree in sorted(variables.items())}
   digest = hashlib.sha256(json.dumps(shapes, sort_keys=True).encode()).hexdigest()[:16]
-  return {'model': model_name, 'architecture': digest,
-          'trainable_parameters': int(sum(np.prod(s) for s in shapes.get('params', {}).values())),
-          'param_shapes': shapes.get('params', {}),
+  params = shapes.get(contract.PARAMS, {})
+  meta = {'model': model_name, 'architecture': digest,
+          'trainable_parameters': int(sum(np.prod(s) for s in params.values())),
+          'param_shapes': params,
           'optimizer': {'name': optimizer,
                         'state': str(jax.tree.structure(opt_state)) if opt_state is not None else ''}}
+  if hyperparameters is not None:
+    meta['hyperparameters'] = hyperparameters
+  return meta
 
 
-def describe_state(model_name: str, optimizer: str, state) -> dict:
+def describe_state(model_name: str, optimizer: str, state, hyperparameters: dict | None = None
+                   ) -> dict:
   """`describe` for a train state: its model collections, optimizer state and EMA."""
-  meta = describe(model_name, inference_variables(model_variables(state), ema=False), optimizer,
-                  state.opt_state)
+  meta = describe(model_name, state.variables(ema=False), optimizer, state.opt_state,
+                  hyperparameters)
   meta['optimizer']['ema'] = state.ema_params is not None
   return meta
 
 
-def model_variables(state) -> dict:
-  """The `model` item of a train state: only the collections it has."""
-  out = {'params': state.params}
-  if state.batch_stats:
-    out['batch_stats'] = state.batch_stats
+def model_item(state) -> dict:
+  """The `model` item of a train state: its variables, and the EMA when it keeps one."""
+  item = state.variables(ema=False)
   if state.ema_params is not None:
-    out['ema_params'] = state.ema_params
-  return out
+    item[EMA] = state.ema_params
+  return item
 
 
-def inference_variables(variables: dict, ema: bool = True) -> dict:
-  """What `model.apply` takes for evaluation: the EMA parameters when they were kept (and `ema`)."""
-  out = {'params': variables['ema_params'] if ema and 'ema_params' in variables
-         else variables['params']}
-  if variables.get('batch_stats'):
-    out['batch_stats'] = variables['batch_stats']
-  return out
-
-
-def _first_line(e: BaseException) -> str:
-  lines = str(e).strip().splitlines()
-  return f'{type(e).__name__}: {lines[0][:200] if lines else ""}'
+def inference_variables(item: dict, ema: bool = True) -> dict:
+  """What inference applies the model with, from a `model` item: the EMA parameters when they
+  were kept (and `ema`), and the state collections."""
+  params, model_state = contract.split({k: v for k, v in item.items() if k != EMA})
+  return contract.merge(item[EMA] if ema and EMA in item else params, model_state)
 
 
 def _check_optimizer(workdir: str, saved: dict, wanted: dict) -> None:
@@ -113,11 +115,22 @@ def _check_optimizer(workdir: str, saved: dict, wanted: dict) -> None:
 
 
 def _model_mismatch(saved: dict, wanted: dict) -> str | None:
-  if saved.get('model') != wanted['model'] or saved.get('architecture') != wanted['architecture']:
-    return (f"holds a checkpoint of model {saved.get('model')!r} "
-            f"({saved.get('trainable_parameters', 0):,} parameters), but the config builds "
-            f"{wanted['model']!r} ({wanted['trainable_parameters']:,} parameters)")
-  return None
+  """What tells the saved model from the wanted one, or None when they are the same model.
+  Arguments are compared when both descriptions record them."""
+  name, arguments = compat.saved_model(saved)
+  wanted_arguments = wanted.get('hyperparameters')
+  differ = []
+  if arguments is not None and wanted_arguments is not None:  # those the checkpoint recorded
+    differ = sorted(k for k in arguments if arguments[k] != wanted_arguments.get(k))
+  if name == wanted['model'] and saved.get('architecture') == wanted['architecture'] and not differ:
+    return None
+
+  def what(model, args, count):
+    shown = {k: (args or {}).get(k) for k in differ} if name == wanted['model'] else {}
+    return f'{model!r}' + (f' {shown}' if shown else '') + f' ({count:,} parameters)'
+  return (f"holds a checkpoint of model {what(name, arguments, saved.get('trainable_parameters', 0))}"
+          f", but the config builds "
+          f"{what(wanted['model'], wanted_arguments, wanted['trainable_parameters'])}")
 
 
 def _check_gcs_client(directory) -> None:
@@ -150,7 +163,7 @@ class _IteratorState:
 
 
 class Checkpointer:
-  """Saves and restores train states; `restore_train` is the automatic resume."""
+  """Saves and loads train states; `load_train_state` is the automatic resume."""
 
   def __init__(self, workdir: str, keep: int = 3, async_save: bool = True):
     self.workdir = workdir
@@ -171,7 +184,7 @@ class Checkpointer:
   def save(self, state, meta: dict, data: dict | None = None) -> None:
     """Saves `state`; `data` is the train iterator's `get_state()` at the same step."""
     step = int(jax.device_get(state.step))
-    model, train = model_variables(state), {'step': state.step, 'opt_state': state.opt_state}
+    model, train = model_item(state), {'step': state.step, 'opt_state': state.opt_state}
     meta = dict(meta, checksums={'model': checksum(model), 'train': checksum(train)})
     items = dict(model=ocp.args.StandardSave(model), train=ocp.args.StandardSave(train),
                  meta=ocp.args.JsonSave(meta))
@@ -179,7 +192,7 @@ class Checkpointer:
       items['data'] = grain.checkpoint.CheckpointSave(_IteratorState(data))
     self._manager.save(step, args=ocp.args.Composite(**items))
 
-  def restore_data(self, step: int) -> dict | None:
+  def load_data_state(self, step: int) -> dict | None:
     """This process's train iterator state saved at `step`; None if the checkpoint has none or it
     does not load (the data order is a function of the step, so the loader can start from that)."""
     holder = _IteratorState()
@@ -187,7 +200,7 @@ class Checkpointer:
       self._manager.restore(step, args=ocp.args.Composite(
           data=grain.checkpoint.CheckpointRestore(holder)))
     except Exception as e:  # pylint: disable=broad-except
-      logging.info('checkpoint %d has no usable data iterator state (%s)', step, _first_line(e))
+      logging.info('checkpoint %d has no usable data iterator state (%s)', step, first_line(e))
       return None
     return holder.state if isinstance(holder.state, dict) else None
 
@@ -196,7 +209,7 @@ class Checkpointer:
       meta = self._manager.restore(step, args=ocp.args.Composite(
           meta=ocp.args.JsonRestore()))['meta']
     except Exception as e:  # pylint: disable=broad-except
-      raise DamagedCheckpoint(f'its description does not load ({_first_line(e)})') from None
+      raise DamagedCheckpoint(f'its description does not load ({first_line(e)})') from None
     if not isinstance(meta, dict) or 'checksums' not in meta:
       raise DamagedCheckpoint('its description is incomplete (not written by this version?)')
     return meta
@@ -208,12 +221,12 @@ class Checkpointer:
       raise UserError(f'{self.workdir} {problem}; use another --workdir')
     return meta
 
-  def _restore_item(self, step: int, meta: dict, name: str, abstract):
+  def _load_item(self, step: int, meta: dict, name: str, abstract):
     try:
       value = self._manager.restore(step, args=ocp.args.Composite(
           **{name: ocp.args.StandardRestore(abstract)}))[name]
     except Exception as e:  # pylint: disable=broad-except
-      raise DamagedCheckpoint(f'its {name} arrays do not load ({_first_line(e)})') from None
+      raise DamagedCheckpoint(f'its {name} arrays do not load ({first_line(e)})') from None
     if checksum(value) != meta['checksums'][name]:
       raise DamagedCheckpoint(f'its {name} arrays differ from what was saved (checksum mismatch)')
     return value
@@ -247,32 +260,31 @@ class Checkpointer:
         source.rename(target)
     self._manager.reload()
 
-  def restore_variables(self, meta: dict, abstract: dict):
-    """(step, model variables) of the newest good checkpoint, laid out like `abstract` (a tree of
-    ShapeDtypeStructs with shardings); (None, None) if nothing is saved."""
+  def load_variables(self, meta: dict, abstract: dict):
+    """(step, `model` item) of the newest good checkpoint, laid out like `abstract` (the model's
+    variables as ShapeDtypeStructs with shardings); (None, None) if nothing is saved."""
     def load(step):
       saved = self._check_model(step, meta)
-      wanted = {k: v for k, v in abstract.items() if k in ('params', 'batch_stats')}
+      wanted = dict(abstract)
       if saved['optimizer'].get('ema'):
-        wanted['ema_params'] = abstract['params']
-      return self._restore_item(step, saved, 'model', wanted)
+        wanted[EMA] = abstract[contract.PARAMS]
+      return self._load_item(step, saved, 'model', wanted)
     return self._newest_good(load)
 
-  def restore_train(self, state, meta: dict):
-    """`state` restored from the newest good checkpoint, placed like `state`; None if none is
+  def load_train_state(self, state, meta: dict):
+    """`state` as saved in the newest good checkpoint, placed like `state`; None if none is
     saved. Refused with one line when the saved optimizer state does not fit the configured one."""
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
 
     def load(step):
       saved = self._check_model(step, meta)
       _check_optimizer(self.workdir, saved['optimizer'], meta['optimizer'])
-      model = self._restore_item(step, saved, 'model', model_variables(abstract))
-      train = self._restore_item(step, saved, 'train',
-                                 {'step': abstract.step, 'opt_state': abstract.opt_state})
-      return state.replace(step=train['step'], opt_state=train['opt_state'],
-                           params=model['params'],
-                           batch_stats=model.get('batch_stats', state.batch_stats),
-                           ema_params=model.get('ema_params', state.ema_params))
+      model = self._load_item(step, saved, 'model', model_item(abstract))
+      train = self._load_item(step, saved, 'train',
+                              {'step': abstract.step, 'opt_state': abstract.opt_state})
+      params, model_state = contract.split({k: v for k, v in model.items() if k != EMA})
+      return state.replace(step=train['step'], opt_state=train['opt_state'], params=params,
+                           model_state=model_state, ema_params=model.get(EMA, state.ema_params))
     return self._newest_good(load)[1]
 
   def wait(self) -> None:

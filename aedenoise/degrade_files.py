@@ -16,12 +16,10 @@ import json
 import os
 import re
 import sys
-import zlib
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from PIL import Image
 
 from aedenoise import degradations, paths
 from aedenoise import workdir as workdir_lib
@@ -30,7 +28,6 @@ from input_pipeline import images as image_io
 
 _NUMBER = re.compile(r'^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$')
 _INT = re.compile(r'^[+-]?\d+$')
-_GREY_MODES = ('1', 'L', 'LA', 'I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F')
 
 
 def _number(text: str):
@@ -114,18 +111,8 @@ def make_spec(name: str | None, args_text: str | None, config=None) -> dict:
   return spec
 
 
-def file_channels(path: str) -> int:
-  """1 for grey files, 3 otherwise, so that a degraded copy keeps its original's colour."""
-  try:
-    with Image.open(path) as img:
-      return 1 if img.mode in _GREY_MODES else 3
-  except (OSError, ValueError, SyntaxError):
-    return 3  # read_image reports the real problem
-
-
 def image_key(seed: int, relative_path: str):
-  name = relative_path.replace(os.sep, '/')
-  return jax.random.fold_in(jax.random.key(seed), zlib.crc32(name.encode()) & 0x7FFFFFFF)
+  return degradations.named_key(seed, relative_path.replace(os.sep, '/'))
 
 
 def output_names(names: list[str]) -> dict[str, str]:
@@ -174,7 +161,7 @@ def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
   for rel in names:
     path = os.path.join(input_dir, rel)
     try:
-      pixels = image_io.read_image(path, channels or file_channels(path))
+      pixels = image_io.read_image(path, channels or image_io.file_channels(path))
     except image_io.ImageReadError as e:
       print(f'skipped: {e}', file=sys.stderr)
       unreadable.append(rel)

@@ -16,3 +16,10 @@ class Interrupted(UserError):
   def __init__(self, message: str, signum: int):
     super().__init__(message)
     self.exit_code = 128 + int(signum)
+
+
+def first_line(e: BaseException, limit: int = 200) -> str:
+  """'TypeName: the first line of the message' (cut to `limit`), for one-line reports of errors
+  raised deep inside a library."""
+  lines = str(e).strip().splitlines()
+  return f'{type(e).__name__}: {lines[0][:limit] if lines else ""}'

@@ -1,6 +1,6 @@
 """Evaluation: PSNR/SSIM of the model's restorations and of its baselines, one row per method.
 
-Every (degradation, image) pair has a fixed key, `fold_in(fold_in(key(eval.seed), crc32(name)), i)`,
+Every (degradation, image) pair has a fixed key, `fold_in(named_key(eval.seed, name), i)`,
 so the degraded evaluation set is identical across runs, device counts and hosts, and adding a row
 does not change the others. Each degradation is scored for the model and for the baselines any
 table of its kind needs: the degraded input itself when it has the target's size (the model must
@@ -14,28 +14,18 @@ so every process of a multi-host run can read them.
 """
 from __future__ import annotations
 
-import zlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import input_pipeline
-from aedenoise import baseline_runner, baselines, degradations, losses, metrics, parallel
+from aedenoise import baseline_runner, baselines, build, degradations, metrics, parallel, policy
+from aedenoise.models import contract
 
 INPUT = 'input'  # the method name of the degraded input's own row
-UPSCALERS = {'nearest': 'nearest', 'bilinear': 'linear', 'bicubic': 'cubic'}
-BASELINE_ORDER = (INPUT, *UPSCALERS)
+BASELINE_ORDER = (INPUT, *degradations.UPSCALING)
 METRICS = ('psnr', 'ssim')
 LOSS = 'loss'  # the model's rows also carry its training loss on the evaluation images
-
-
-def degradation_key(seed: int, name: str) -> jax.Array:
-  return jax.random.fold_in(jax.random.key(seed), zlib.crc32(name.encode()) & 0x7FFFFFFF)
-
-
-def _crc(name: str) -> int:
-  return zlib.crc32(name.encode()) & 0x7FFFFFFF
 
 
 def _global(x: np.ndarray, sharding) -> jax.Array:
@@ -65,7 +55,7 @@ def baseline_scores(inputs, target, conv: metrics.Convention) -> dict[str, tuple
   if inputs.shape == target.shape:
     return {INPUT: metrics.psnr_ssim(inputs, target, conv)}
   return {name: metrics.psnr_ssim(jax.image.resize(inputs, target.shape, method), target, conv)
-          for name, method in UPSCALERS.items()}
+          for name, method in degradations.UPSCALING.items()}
 
 
 def given_sigma(spec) -> float | None:
@@ -111,7 +101,7 @@ class Evaluator:
   def __init__(self, model, config, mesh, method: str | None = None):
     self.components = degradations.components(degradations.resolve(config.degradation))
     self.names = list(self.components)
-    self.method = method or config.model
+    self.method = method or build.model_label(config)
     self.conv = metrics.Convention.from_config(config.eval)
     self.grid_images = int(config.eval.get('grid_images', 4))
     self.mesh = mesh
@@ -123,16 +113,16 @@ class Evaluator:
     n_dev = mesh.devices.size
     self.batch = max(n_dev, (int(config.eval.batch_size) // n_dev) * n_dev)
     fns = [degradations.degrade_with_keys(s) for s in self.components.values()]
-    objective = losses.Objective.parse(config.loss, model.output_activation)
+    objective = build.objective(config, model)
     conv, grid, seed, method = self.conv, self.grid_images, int(config.eval.seed), self.method
 
     micro_batch_size = config.get('micro_batch_size', 'auto')
 
     def forward(variables, inputs):
-      # In micro-batches as the train step (parallel.micro_batches); inference uses BatchNorm's
-      # running statistics, so every model may be split here.
-      apply = lambda x: model.apply(variables, x, train=False, mutable=['losses'])
-      n = parallel.micro_batches(micro_batch_size, inputs.shape[0], n_dev, has_batch_stats=False)
+      # In micro-batches as the train step (policy.micro_batches); inference reads a model's state
+      # without updating it, so every model may be split here.
+      apply = lambda x: contract.apply_inference(model, variables, x)
+      n = policy.micro_batches(micro_batch_size, inputs.shape[0], n_dev, has_state=False)
       if n == 1:
         return apply(inputs)
       return jax.tree.map(parallel.merge_micro,
@@ -140,8 +130,8 @@ class Evaluator:
 
     def score(variables, inputs, target):
       outputs, sown = forward(variables, inputs)
-      restored = objective.restore(outputs)
-      loss = objective.total(objective.per_image(outputs, target, sown.get('losses')))
+      restored = objective.to_images(outputs)
+      loss = objective.total(objective.per_image(outputs, target, sown))
       scores = {method: (*metrics.psnr_ssim(restored, target, conv), loss),
                 **baseline_scores(inputs, target, conv)}
       out = {'degraded': for_display(inputs[:grid], target[:grid]),
@@ -152,7 +142,8 @@ class Evaluator:
 
     def run_batch(variables, target_u8, idx, row):
       target = target_u8.astype(jnp.float32) / 255.0
-      keys = jax.vmap(lambda i: jax.random.fold_in(degradation_key(seed, self.names[row]), i))(idx)
+      base = degradations.named_key(seed, self.names[row])
+      keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(idx)
       return score(variables, fns[row](keys, target), target)
 
     def run_pairs(variables, target_u8, input_u8):
@@ -160,10 +151,13 @@ class Evaluator:
                    target_u8.astype(jnp.float32) / 255.0)
 
     data, repl = parallel.batch_sharding(mesh), parallel.replicated(mesh)
+    impl = config.get('conv_impl', 'auto')
     # One compile per degradation row (rows may give inputs of different sizes).
-    self._run_batch = jax.jit(run_batch, in_shardings=(repl, data, data), out_shardings=repl,
+    self._run_batch = jax.jit(policy.traced_with_conv_impl(run_batch, impl),
+                              in_shardings=(repl, data, data), out_shardings=repl,
                               static_argnums=3)
-    self._run_pairs = jax.jit(run_pairs, in_shardings=(repl, data, data), out_shardings=repl)
+    self._run_pairs = jax.jit(policy.traced_with_conv_impl(run_pairs, impl),
+                              in_shardings=(repl, data, data), out_shardings=repl)
 
   def run(self, variables, eval_set) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Returns (records, samples): one record per (degradation, method); samples[name] is a

@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 
-from aedenoise import hostenv
+from aedenoise.cpu import hostenv
 
 if __name__ == '__main__':
-  hostenv.use_huge_pages()  # may re-execute this process once; see aedenoise/hostenv.py
+  hostenv.use_huge_pages()  # may re-execute this process once, before anything heavy is imported
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from aedenoise import paths
+import input_pipeline
+from aedenoise import (build, command, evaluate, grid_plots, inference, parallel, paths,
+                       reporting, train, writers)
 from aedenoise.errors import UserError
-from aedenoise.models import mnist_dae
+from aedenoise.models import contract, mnist_dae
+from input_pipeline import sources
 
 FLAGS = flags.FLAGS
 
@@ -43,9 +46,13 @@ COLUMNS = ('model', 'depth', 'latent', 'parameters', 'train_loss', 'val_loss', '
 TEST_FILE = 'test.json'
 
 
+# The grid's runs: workdir subfolder -> the MNIST model's arguments.
+RUNS = {f'mnist_dae_d{d}_l{l}': {'depth': d, 'latent': l} for d, l in mnist_dae.KERNELS}
+
+
 def select_models(spec: str) -> list[str]:
-  """Registry names of the grid's models named in `spec` ('d1_l13,mnist_dae_d5_l8'; '' = all)."""
-  known = list(mnist_dae.specs())
+  """Names of the grid's runs named in `spec` ('d1_l13,mnist_dae_d5_l8'; '' = all)."""
+  known = list(RUNS)
   if not spec.strip():
     return known
   chosen = []
@@ -59,8 +66,11 @@ def select_models(spec: str) -> list[str]:
   return chosen
 
 
-def depth_latent(name: str) -> tuple[int, int]:
-  return next(k for k in mnist_dae.KERNELS if mnist_dae.name(*k) == name)
+def run_config(config, name: str):
+  """`config` building the run `name`'s model."""
+  out = copy.deepcopy(config)
+  out.model_kwargs = RUNS[name]
+  return out
 
 
 def _read_json(path):
@@ -77,21 +87,20 @@ def for_test_split(config):
 
 
 def load_test_set(config):
-  import input_pipeline
   return input_pipeline.load_eval_set(for_test_split(config))
 
 
 def evaluate_test(config, workdir: str, eval_set) -> dict:
   """Scores the newest checkpoint in `workdir` on `eval_set` (`load_test_set`); writes
   eval/<test set>.* and `test.json` {'step', 'dataset', 'records'}."""
-  from aedenoise import evaluate, parallel, reporting, train
   test_config = for_test_split(config)
   mesh = parallel.create_mesh()
-  model, step, variables = train.restore_model(test_config, workdir, mesh)
-  records, samples = evaluate.Evaluator(model, test_config, mesh).run(variables, eval_set)
+  loaded = inference.load_model(test_config, workdir, mesh)
+  evaluator = evaluate.Evaluator(loaded.model, test_config, mesh)
+  records, samples = evaluator.run(loaded.variables, eval_set)
   reporting.write_evaluation(paths.path(workdir) / 'eval', eval_set.name, records, samples,
-                             config.model)
-  result = {'step': step, 'dataset': eval_set.name, 'records': records}
+                             evaluator.method)
+  result = {'step': loaded.step, 'dataset': eval_set.name, 'records': records}
   paths.write_text(paths.path(workdir) / TEST_FILE, json.dumps(result, indent=2))
   return result
 
@@ -103,46 +112,40 @@ def is_finished(config, workdir: str) -> bool:
 
 def run_model(config, workdir: str, test_set) -> None:
   """Trains (or resumes) one model and scores it on `test_set`."""
-  from aedenoise import train
   train.train_and_evaluate(config, workdir)
   evaluate_test(config, workdir, test_set)
 
 
-def _model_row(records: list[dict], model: str) -> dict:
-  return next(r for r in records if r['method'] == model)
+def _model_row(records: list[dict], method: str) -> dict:
+  return next(r for r in records if r['method'] == method)
 
 
 def _epochs_per_step(config) -> float:
   """Epochs one step covers: global batch over the size of the training split."""
-  from input_pipeline import sources
   n = len(sources.open_source(config.data.train, config.data, config.data.train_split))
   return config.batch_size / n
 
 
 def collect(config, workdir: str, models: list[str]) -> tuple[list[dict], list[dict]]:
   """(table rows, curves) of the finished models among `models`, read from their workdirs."""
-  import jax
-  import jax.numpy as jnp
-  from aedenoise import state, writers
   per_step = _epochs_per_step(config)
   rows, curves = [], []
   for name in models:
     test = _read_json(paths.path(workdir) / name / TEST_FILE)
     if test is None:
       continue
-    depth, latent = depth_latent(name)
+    depth, latent = RUNS[name]['depth'], RUNS[name]['latent']
     metrics = writers.read_jsonl(paths.path(workdir) / name / 'metrics.jsonl')
     train_pts = [(r['step'] * per_step, r['loss']) for r in metrics if r['kind'] == 'train']
     val_pts = [(r['step'] * per_step, v) for r in metrics if r['kind'] == 'eval'
                for k, v in r.items() if k.endswith('/loss') and k.count('/') == 1]
-    model_config = copy.deepcopy(config)
-    model_config.model = name
-    model = state.create_model(model_config)
+    model_config = run_config(config, name)
+    model = build.create_model(model_config)
     shapes = jax.eval_shape(model.init, jax.random.key(0),
-                            jnp.zeros(state.input_shape(model_config), jnp.float32))
-    test_row = _model_row(test['records'], name)
+                            jax.ShapeDtypeStruct(build.input_shape(model_config), 'float32'))
+    test_row = _model_row(test['records'], build.model_label(model_config))
     rows.append({'model': name, 'depth': depth, 'latent': latent,
-                 'parameters': sum(x.size for x in jax.tree.leaves(shapes['params'])),
+                 'parameters': sum(x.size for x in jax.tree.leaves(shapes[contract.PARAMS])),
                  'train_loss': train_pts[-1][1] if train_pts else float('nan'),
                  'val_loss': val_pts[-1][1] if val_pts else float('nan'),
                  'test_loss': test_row['loss'], 'test_psnr': test_row['psnr'],
@@ -171,7 +174,6 @@ def write_table(workdir: str, rows: list[dict]) -> None:
 
 def run_grid(config, workdir: str, models: list[str]) -> list[dict]:
   """Trains every model of `models` in turn, then writes the figures and the table."""
-  from aedenoise import grid_plots
   if not config.data.get('test', ''):
     raise UserError('the config has no data.test (the test split to score each model on); '
                     'use configs/mnist_dae.py')
@@ -179,8 +181,7 @@ def run_grid(config, workdir: str, models: list[str]) -> list[dict]:
   root.mkdir(parents=True, exist_ok=True)
   test_set = None  # read once, for every model that needs it
   for i, name in enumerate(models):
-    model_config = copy.deepcopy(config)
-    model_config.model = name
+    model_config = run_config(config, name)
     if is_finished(model_config, root / name):
       logging.info('grid: %s is finished, skipped', name)
       continue
@@ -198,25 +199,20 @@ def run_grid(config, workdir: str, models: list[str]) -> list[dict]:
 
 
 def main(argv):
-  from aedenoise import cli
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
-  try:
+
+  def run():
     if FLAGS.config is None:
       raise UserError('--config is required, e.g. --config=configs/mnist_dae.py:quick')
     if not FLAGS.workdir:
       raise UserError('--workdir is required')
     models = select_models(FLAGS.models)
-    cli._quiet_library_logs()  # pylint: disable=protected-access
+    command.quiet_library_logs()
     run_grid(FLAGS.config, FLAGS.workdir, models)
-  except cli.USER_ERRORS as e:
-    logging.flush()
-    for line in str(e).splitlines() or ['']:
-      print(f'error: {line}', file=sys.stderr)
-    sys.exit(2)
+  command.run_reporting_errors(run)
 
 
 if __name__ == '__main__':
-  from aedenoise import cli as _cli
   define_flags()
-  app.run(main, flags_parser=_cli.parse_flags)
+  app.run(main, flags_parser=command.parse_flags)

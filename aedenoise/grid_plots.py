@@ -1,20 +1,16 @@
 """The MNIST study's two figures, from the grid's per-model results: loss curves and test-loss bars.
 
 Why a module of its own: the grid runner trains; this only draws, from plain dicts, so the figures
-can be redrawn (and tested) without JAX. Matplotlib runs headless (Agg).
+can be redrawn (and tested) without JAX. Figures are drawn with matplotlib's object API, which
+needs no display and leaves a notebook's pyplot alone.
 """
 from __future__ import annotations
+
+from matplotlib.figure import Figure
 
 from aedenoise import paths
 
 DEPTH_STYLE = {1: ':', 3: '--', 5: '-'}
-
-
-def _pyplot():
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use('Agg')
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  return plt
 
 
 def loss_curves(path, curves: list[dict], loss_label: str) -> None:
@@ -25,8 +21,8 @@ def loss_curves(path, curves: list[dict], loss_label: str) -> None:
     curves: per model {'label', 'depth', 'latent', 'train': [(epoch, loss)], 'val': [(epoch, loss)]}.
     loss_label: the y axis, naming the loss and its unit.
   """
-  plt = _pyplot()
-  fig, axes = plt.subplots(1, 2, figsize=(14, 5), sharey=True)
+  fig = Figure(figsize=(14, 5))
+  axes = fig.subplots(1, 2, sharey=True)
   latents = sorted({c['latent'] for c in curves}, reverse=True)
   colours = dict(zip(latents, ('tab:blue', 'tab:orange', 'tab:green', 'tab:red', 'tab:purple')))
   for ax, key, title in zip(axes, ('train', 'val'), ('training loss', 'validation loss')):
@@ -44,7 +40,6 @@ def loss_curves(path, curves: list[dict], loss_label: str) -> None:
                  bbox_to_anchor=(1.02, 1.0))  # outside the axes: never over a curve
   fig.tight_layout()
   paths.save_figure(fig, path, dpi=110)
-  plt.close(fig)
 
 
 def test_loss_bars(path, rows: list[dict], loss_label: str) -> None:
@@ -55,11 +50,11 @@ def test_loss_bars(path, rows: list[dict], loss_label: str) -> None:
     rows: per model {'depth', 'latent', 'test_loss'}.
     loss_label: the y axis, naming the loss and its unit.
   """
-  plt = _pyplot()
   depths = sorted({r['depth'] for r in rows})
   latents = sorted({r['latent'] for r in rows}, reverse=True)
   width = 0.8 / len(latents)
-  fig, ax = plt.subplots(figsize=(8, 5))
+  fig = Figure(figsize=(8, 5))
+  ax = fig.subplots()
   for j, latent in enumerate(latents):
     xs, ys = [], []
     for i, depth in enumerate(depths):
@@ -77,4 +72,3 @@ def test_loss_bars(path, rows: list[dict], loss_label: str) -> None:
   ax.legend()
   fig.tight_layout()
   paths.save_figure(fig, path, dpi=110)
-  plt.close(fig)

@@ -13,13 +13,14 @@ import zipfile
 import jax
 import numpy as np
 
-from aedenoise import checkpoints, state, torch_import
+from aedenoise import build, checkpoints, optim, torch_import, train_state, validation
 from aedenoise.errors import UserError
+from aedenoise.models import contract
 
 
 def import_torch_weights(config, workdir: str, path: str) -> dict:
   """Writes `workdir/checkpoints/0` from the state dict at `path`; returns its description."""
-  state.validate(config)
+  validation.validate(config)
   if not os.path.isfile(path):
     raise UserError(f'--input {path} is not a file')
   try:
@@ -28,15 +29,12 @@ def import_torch_weights(config, workdir: str, path: str) -> dict:
     if isinstance(e, UserError):
       raise
     raise UserError(f'{path}: not a readable PyTorch state dict ({e})') from None
-  model = state.create_model(config)
-  variables = torch_import.to_flax_variables(state_dict, model, state.input_shape(config))
-  tx = state.create_optimizer(config)
-  params = jax.tree.map(np.asarray, variables['params'])
-  imported = state.TrainState.create(
-      apply_fn=model.apply, params=params, tx=tx,
-      batch_stats=jax.tree.map(np.asarray, variables.get('batch_stats', {})),
-      ema_params=params if float(config.get('ema_decay', 0.0)) else None)
-  meta = checkpoints.describe_state(config.model, config.optimizer, imported)
+  model = build.create_model(config)
+  variables = torch_import.to_flax_variables(state_dict, model, build.input_shape(config))
+  imported = train_state.from_variables(config, model, optim.create_optimizer(config),
+                                        jax.tree.map(np.asarray, variables))
+  meta = checkpoints.describe_state(config.model, config.optimizer, imported,
+                                    contract.hyperparameters(model))
   meta['imported_from'] = os.path.abspath(path)
   checkpointer = checkpoints.Checkpointer(workdir, keep=config.keep_checkpoints, async_save=False)
   try:
@@ -46,5 +44,5 @@ def import_torch_weights(config, workdir: str, path: str) -> dict:
   finally:
     checkpointer.close()
   print(f"imported {len(state_dict)} tensors from {path} into {checkpointer.directory}/0: "
-        f"{config.model}, {meta['trainable_parameters']:,} trainable parameters")
+        f"{build.model_label(config)}, {meta['trainable_parameters']:,} trainable parameters")
   return meta

@@ -8,7 +8,7 @@
   as torch's reduction='sum' per image); `ssim` (1 - SSIM) and `psnr` (-PSNR in dB), the two
   metric losses the image-quality study trained with. BCE is computed from the logits, so it needs
   a sigmoid-output model;
-* model terms: any name a model records with `self.sow('losses', name, per_image_values)`, such as
+* model terms: any name a model records with `self.sow(contract.LOSSES, name, per_image_values)`, such as
   the VAE's `kl`;
 * `elbo` = `bce_sum+kl`, the VAE's negative evidence lower bound with beta 1; write
   `bce_sum+4*kl` for another beta.
@@ -25,14 +25,13 @@ import jax
 import jax.numpy as jnp
 import optax
 
-ACTIVATIONS = {
-    'sigmoid': jax.nn.sigmoid,
-    'linear': lambda z: z,
-}
+from aedenoise.errors import UserError
+from aedenoise.models import contract
+
 ALIASES = {'elbo': 'bce_sum+kl'}
 
 
-class LossError(ValueError):
+class LossError(UserError, ValueError):
   """A loss the config names cannot be built; the message says which term and why."""
 
 
@@ -44,22 +43,24 @@ def _bce(outputs, target):
   return optax.sigmoid_binary_cross_entropy(outputs, target)
 
 
-# name -> (fn(outputs, restored, target) -> [B], needs a sigmoid output)
+# name -> (fn(logits, images, target) -> [B], needs a sigmoid output); `logits` are the model's
+# outputs before its activation, `images` after it.
 RECONSTRUCTION = {
-    'mse': (lambda z, y, t: _per_image(jnp.square(y - t)), False),
-    'mse_sum': (lambda z, y, t: _per_image(jnp.square(y - t), jnp.sum), False),
-    'l1': (lambda z, y, t: _per_image(jnp.abs(y - t)), False),
-    'bce': (lambda z, y, t: _per_image(_bce(z, t)), True),
-    'bce_sum': (lambda z, y, t: _per_image(_bce(z, t), jnp.sum), True),
-    'ssim': (lambda z, y, t: 1.0 - dm_pix.ssim(y, t, max_val=1.0), False),
-    'psnr': (lambda z, y, t: -dm_pix.psnr(y, t), False),
+    'mse': (lambda logits, images, target: _per_image(jnp.square(images - target)), False),
+    'mse_sum': (lambda logits, images, target: _per_image(jnp.square(images - target), jnp.sum),
+                False),
+    'l1': (lambda logits, images, target: _per_image(jnp.abs(images - target)), False),
+    'bce': (lambda logits, images, target: _per_image(_bce(logits, target)), True),
+    'bce_sum': (lambda logits, images, target: _per_image(_bce(logits, target), jnp.sum), True),
+    'ssim': (lambda logits, images, target: 1.0 - dm_pix.ssim(images, target, max_val=1.0), False),
+    'psnr': (lambda logits, images, target: -dm_pix.psnr(images, target), False),
 }
 
 _TERM = re.compile(r'^\s*(?:(?P<weight>[0-9.eE+-]+)\s*\*\s*)?(?P<name>[A-Za-z_]\w*)\s*$')
 
 
 def sown_terms(collection) -> dict[str, jax.Array]:
-  """{name: per-image values} from a model's 'losses' collection (sow keeps a tuple per name,
+  """{name: per-image values} from a model's loss-terms collection (sow keeps a tuple per name,
   nested by submodule); values recorded more than once under one name are added."""
   out: dict[str, jax.Array] = {}
   for path, value in jax.tree_util.tree_leaves_with_path(collection or {}):
@@ -104,18 +105,18 @@ class Objective:
       raise LossError(f'unknown loss term(s) {", ".join(sorted(missing))}; this model offers '
                       f'{", ".join(known)} (and the alias elbo = bce_sum+kl)')
 
-  def restore(self, outputs):
+  def to_images(self, outputs):
     """Model outputs (pre-activation) -> images."""
-    return ACTIVATIONS[self.activation](outputs)
+    return contract.ACTIVATIONS[self.activation](outputs)
 
   def per_image(self, outputs, target, sown=None) -> dict[str, jax.Array]:
     """{name: [B] values} of every term, for model outputs (pre-activation) against the target."""
-    restored = self.restore(outputs)
+    images = self.to_images(outputs)
     model = sown_terms(sown)
     values = {}
     for _, name in self.terms:
       if name not in values:
-        values[name] = (RECONSTRUCTION[name][0](outputs, restored, target) if name in RECONSTRUCTION
+        values[name] = (RECONSTRUCTION[name][0](outputs, images, target) if name in RECONSTRUCTION
                         else model[name]).astype(jnp.float32)
     return values
 

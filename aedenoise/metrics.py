@@ -21,8 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from aedenoise import policy
+
 FILTER_SIZE, FILTER_SIGMA = 11, 1.5  # dm_pix.ssim's defaults
-MATMUL_FILTER_MAX_SIDE = 256
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,16 +74,17 @@ def _band(n: int) -> np.ndarray:
 
 
 def _gaussian_by_matmul(z):
-  """dm-pix's separable Gaussian window as two banded matrix products: the same sums, and on the
-  CPU far faster than its 1-D convolutions for the small images of training and evaluation."""
+  """dm-pix's separable Gaussian window as two banded matrix products: the same sums (where the
+  platform policy says it is faster)."""
   rows, cols = _band(z.shape[-3]), _band(z.shape[-2])
   return jnp.einsum('yh,...hwc,xw->...yxc', rows, z, cols, precision=lax.Precision.HIGHEST)
 
 
 def _dm_pix_ssim(a, b):
-  small = FILTER_SIZE <= min(a.shape[-3:-1]) and max(a.shape[-3:-1]) <= MATMUL_FILTER_MAX_SIDE
+  h, w = a.shape[-3:-1]
+  by_matmul = FILTER_SIZE <= min(h, w) and policy.ssim_window_by_matmul(h, w)
   return dm_pix.ssim(a, b, max_val=1.0, filter_size=FILTER_SIZE, filter_sigma=FILTER_SIGMA,
-                     filter_fn=_gaussian_by_matmul if small else None)
+                     filter_fn=_gaussian_by_matmul if by_matmul else None)
 
 
 def ssim(a, b, conv: Convention = Convention()):

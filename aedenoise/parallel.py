@@ -15,8 +15,8 @@ import numpy as np
 from absl import logging
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
 
-from aedenoise import launch
-from aedenoise.errors import UserError
+from aedenoise.cpu import launch
+from aedenoise.errors import UserError, first_line
 
 
 def initialize_distributed(coordinator_address: str = '', num_processes: int = 0,
@@ -24,7 +24,7 @@ def initialize_distributed(coordinator_address: str = '', num_processes: int = 0
   """Joins a multi-process run: explicit flags for a local test, else auto-detection (TPU pods,
   SLURM) when the environment names a cluster. A single process needs nothing. Peers that do not
   join within `timeout_s` end the run with one line. A process started by `--cpu_processes`
-  (aedenoise/launch.py) takes its place from the launcher."""
+  (aedenoise/cpu/launch.py) takes its place from the launcher."""
   launched = launch.assignment()
   if launched and not coordinator_address:
     process_id, num_processes, coordinator_address = launched
@@ -48,8 +48,7 @@ def initialize_distributed(coordinator_address: str = '', num_processes: int = 0
                                  num_processes=num_processes, process_id=process_id,
                                  initialization_timeout=timeout_s + 60)
     except Exception as e:  # pylint: disable=broad-except
-      first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-      raise UserError(f'{message} ({first})') from None
+      raise UserError(f'{message} ({first_line(e)})') from None
     finally:
       joined.set()
       watchdog.cancel()
@@ -97,28 +96,6 @@ def batch_sharding(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P('data'))
 
 
-def micro_batches(setting, batch: int, devices: int, has_batch_stats: bool) -> int:
-  """How many passes the step splits a global batch of `batch` images into (1 = one pass).
-
-  `setting` is config.micro_batch_size: images per device in one forward/backward pass; 0 = the
-  whole batch at once; 'auto' = 1 on the CPU (its caches hold one image's activations, not a
-  batch's) and the whole batch elsewhere. BatchNorm takes its statistics over the whole batch, so
-  models with batch statistics always run in one pass ('auto') or are refused (a number)."""
-  per_device = batch // devices
-  if setting == 'auto':
-    return 1 if has_batch_stats or jax.default_backend() != 'cpu' else per_device
-  size = int(setting)
-  if not size or size >= per_device:
-    return 1
-  if has_batch_stats:
-    raise UserError(f'micro_batch_size {size}: this model keeps BatchNorm statistics, which are '
-                    f'taken over the whole batch; use micro_batch_size 0')
-  if per_device % size:
-    raise UserError(f'micro_batch_size {size} does not divide the {per_device} images per device '
-                    f'(batch {batch} on {devices} devices)')
-  return per_device // size
-
-
 def split_micro(x, n: int, mesh: Mesh | None):
   """[B, ...] -> [n, B/n, ...]. Micro-batch j holds rows j, j+n, j+2n, ... of the batch, so every
   device keeps its own rows and nothing moves between devices."""
@@ -139,7 +116,7 @@ def on_each_device(fn, mesh: Mesh | None, shared, *xs):
     return stack(fn(None, shared, *xs))
   local = lambda index, shared, *xs: stack(fn(index[0], shared, *xs))
   # check_vma=False: inside, a parameter's gradient differs between devices while the parameter
-  # does not, which the custom VJPs of aedenoise/models/layers.py would otherwise have to declare.
+  # does not, which the custom VJPs of aedenoise/cpu/kernels.py would otherwise have to declare.
   return jax.shard_map(local, mesh=mesh, in_specs=(P('data'), P()) + (P(None, 'data'),) * len(xs),
                        out_specs=P('data'), check_vma=False)(
                            jnp.arange(mesh.shape['data']), shared, *xs)
@@ -177,7 +154,7 @@ def is_main_process() -> bool:
 
 def max_over_processes(value: int) -> jax.Array:
   """The largest of every process's `value`, as a scalar on the devices, without waiting for it:
-  read it a step later and the loop keeps its pipeline (see train._train)."""
+  read it a step later and the loop keeps its pipeline (see train.run_loop)."""
   mesh = create_mesh()
   local = np.full((jax.local_device_count(),), value, np.int32)
   return _max_of(jax.make_array_from_process_local_data(batch_sharding(mesh), local))

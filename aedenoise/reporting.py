@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from aedenoise import paths
 from aedenoise.writers import read_jsonl
@@ -74,11 +75,9 @@ def write_evaluation(out_dir, dataset: str, records: list[dict],
 
 def save_grid(path, samples: dict[str, np.ndarray]) -> None:
   """One row per (degradation, image): degraded | restored | clean."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use('Agg')
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   rows = [(name, triple) for name, s in samples.items() for triple in s]
-  fig, axes = plt.subplots(len(rows), 3, figsize=(6, 2 * len(rows)), squeeze=False)
+  fig = Figure(figsize=(6, 2 * len(rows)))
+  axes = fig.subplots(len(rows), 3, squeeze=False)
   for r, (name, triple) in enumerate(rows):
     for c, (img, title) in enumerate(zip(triple, ('degraded', 'restored', 'clean'))):
       ax = axes[r, c]
@@ -93,7 +92,6 @@ def save_grid(path, samples: dict[str, np.ndarray]) -> None:
         ax.set_ylabel(name, fontsize=8)
   fig.tight_layout()
   paths.save_figure(fig, path, dpi=100)
-  plt.close(fig)
 
 
 def plot_curves(metrics_path, out_path) -> None:
@@ -102,10 +100,8 @@ def plot_curves(metrics_path, out_path) -> None:
   train = [r for r in records if r['kind'] == 'train']
   if not train:
     return
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use('Agg')
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  fig, (ax_loss, ax_psnr) = plt.subplots(1, 2, figsize=(10, 3.5))
+  fig = Figure(figsize=(10, 3.5))
+  ax_loss, ax_psnr = fig.subplots(1, 2)
   steps = [r['step'] for r in train]
   ax_loss.plot(steps, [r['loss'] for r in train])
   ax_loss.set_xlabel('step')
@@ -121,4 +117,3 @@ def plot_curves(metrics_path, out_path) -> None:
   ax_psnr.legend(fontsize=7)
   fig.tight_layout()
   paths.save_figure(fig, out_path, dpi=100)
-  plt.close(fig)

@@ -12,12 +12,6 @@ from aedenoise.errors import UserError
 from input_pipeline import images as image_io
 
 
-def _channels(path: str) -> int:
-  from PIL import Image  # pylint: disable=g-import-not-at-top
-  with Image.open(path) as img:
-    return 1 if img.mode in ('1', 'L', 'LA', 'I', 'I;16', 'I;16B', 'I;16L', 'F') else 3
-
-
 def _match(inputs: list[str], reference_dir: str) -> list[tuple[str, str]]:
   refs = {os.path.splitext(r)[0]: r for r in image_io.list_images(reference_dir)}
   pairs, missing = [], []
@@ -45,7 +39,7 @@ def score_folders(input_dir: str, reference_dir: str, conv: metrics.Convention) 
   for rel, ref in pairs:
     a_path, b_path = os.path.join(input_dir, rel), os.path.join(reference_dir, ref)
     try:
-      channels = max(_channels(a_path), _channels(b_path))
+      channels = max(image_io.file_channels(a_path), image_io.file_channels(b_path))
       a = image_io.read_image(a_path, channels)
       b = image_io.read_image(b_path, channels)
     except (image_io.ImageReadError, OSError) as e:

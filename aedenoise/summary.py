@@ -1,10 +1,17 @@
-"""`--mode=summary`: the model's layers with output shapes and parameter counts."""
+"""`--mode=summary`: the model's layers with output shapes and parameter counts.
+
+Flax's `nn.tabulate` lists every module with its inputs, outputs and variables in a rich-text
+table; this table is the Keras-style one of the studies (one row per direct child: kernel and
+stride, output shape, parameters) that the parameter counts in README.md are checked against.
+"""
 from __future__ import annotations
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from aedenoise.models import contract
 
 
 def layer_table(model, input_shape) -> tuple[list[tuple[str, str, str, str, int]], int]:
@@ -21,7 +28,7 @@ def layer_table(model, input_shape) -> tuple[list[tuple[str, str, str, str, int]
 
   with nn.intercept_methods(record):
     variables = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros(input_shape, jnp.float32))
-  params = variables['params']
+  params = variables[contract.PARAMS]
   rows = []
   for name, kind, mod, shape in calls:
     count = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(params.get(name, {})))

@@ -27,7 +27,7 @@ import jax
 import numpy as np
 
 from aedenoise.errors import UserError
-from aedenoise.models import layers
+from aedenoise.models import contract, layers
 
 
 class RefusedGlobalError(UserError, pickle.UnpicklingError):
@@ -183,37 +183,50 @@ def _flax_modules(model: nn.Module, input_shape, rngs) -> Tuple[List[Tuple[tuple
       return model.init(rngs, x)
 
   shapes = jax.eval_shape(init, jax.ShapeDtypeStruct(tuple(input_shape), np.float32))
+  shapes = {k: v for k, v in shapes.items() if k != contract.LOSSES}
   owners = set()
-  for collection in ('params', 'batch_stats'):
-    for path, _ in jax.tree_util.tree_leaves_with_path(shapes.get(collection, {})):
+  for tree in shapes.values():
+    for path, _ in jax.tree_util.tree_leaves_with_path(tree):
       owners.add(tuple(k.key for k in path[:-1]))
   return [(p, cls) for p, cls in calls.items() if p in owners], shapes
 
 
+# A torch tensor is a trained parameter or a module's state (BatchNorm's running statistics), which
+# lives in whichever non-parameter collection the Flax module keeps it.
+PARAM, STATE = 'param', 'state'
+
+
 def _convert(cls: type, leaf: str, w: np.ndarray) -> Tuple[str, str, np.ndarray]:
-  """(collection, flax name, array) for one torch tensor of a module of Flax class `cls`."""
+  """(PARAM or STATE, flax name, array) for one torch tensor of a module of Flax class `cls`."""
   if issubclass(cls, nn.BatchNorm):
-    return {'weight': ('params', 'scale', w), 'bias': ('params', 'bias', w),
-            'running_mean': ('batch_stats', 'mean', w),
-            'running_var': ('batch_stats', 'var', w)}[leaf]
+    return {'weight': (PARAM, 'scale', w), 'bias': (PARAM, 'bias', w),
+            'running_mean': (STATE, 'mean', w), 'running_var': (STATE, 'var', w)}[leaf]
   if leaf == 'bias':
-    return 'params', 'bias', w
+    return PARAM, 'bias', w
   if issubclass(cls, nn.Conv) and w.ndim == 4:  # Conv2d (out, in, kh, kw) -> (kh, kw, in, out)
-    return 'params', 'kernel', w.transpose(2, 3, 1, 0)
+    return PARAM, 'kernel', w.transpose(2, 3, 1, 0)
   if issubclass(cls, layers.ConvTranspose) and w.ndim == 4:
     # ConvTranspose2d (in, out, kh, kw); ours is lax.conv_transpose without kernel transposition,
     # i.e. a correlation, so torch's kernel is flipped spatially.
-    return 'params', 'kernel', w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)
+    return PARAM, 'kernel', w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)
   if issubclass(cls, nn.Dense) and w.ndim == 2:  # Linear (out, in) -> (in, out)
-    return 'params', 'kernel', w.T
+    return PARAM, 'kernel', w.T
   if issubclass(cls, nn.PReLU) and w.size == 1:
-    return 'params', 'negative_slope', w.reshape(())
+    return PARAM, 'negative_slope', w.reshape(())
   raise KeyError(leaf)
+
+
+def _collection(kind: str, name: str, expected: dict) -> str:
+  """The collection a converted tensor goes to: the parameters, or the state collection in which
+  the module keeps `name`."""
+  if kind == PARAM:
+    return contract.PARAMS
+  return next(c for c in expected if c != contract.PARAMS and name in expected[c])
 
 
 def to_flax_variables(state_dict: Dict[str, np.ndarray], model: nn.Module,
                       input_shape) -> Dict[str, Any]:
-  """Maps a torch state dict onto `model`'s variables: {'params': ..., 'batch_stats': ...}.
+  """Maps a torch state dict onto `model`'s variables: its parameters and state collections.
 
   Modules are paired in definition order (torch's registration order, Flax's creation order);
   names need not agree. `input_shape` (NHWC) is only used to trace the model's variable shapes.
@@ -222,23 +235,24 @@ def to_flax_variables(state_dict: Dict[str, np.ndarray], model: nn.Module,
     WeightMismatchError: different module counts, a tensor the Flax module has no place for, a
       missing tensor, or a shape that differs after the layout conversion.
   """
-  rngs = {k: jax.random.key(0) for k in ('params', 'dropout', 'sample')}
+  rngs = {k: jax.random.key(0) for k in (contract.PARAMS, *contract.RNGS)}
   flax_modules, shapes = _flax_modules(model, input_shape, rngs)
   torch_modules = _torch_modules(state_dict)
   if len(flax_modules) != len(torch_modules):
     raise WeightMismatchError(
         f'state dict has {len(torch_modules)} modules ({", ".join(n for n, _ in torch_modules)}), '
         f'model has {len(flax_modules)} ({", ".join("/".join(p) for p, _ in flax_modules)})')
-  out: Dict[str, Dict] = {c: {} for c in ('params', 'batch_stats') if c in shapes}
+  out: Dict[str, Dict] = {c: {} for c in shapes}
   for (tname, tensors), (path, cls) in zip(torch_modules, flax_modules):
     where = '/'.join(path)
     expected = {c: dict(_subtree(shapes[c], path)) for c in out if _subtree(shapes[c], path)}
     filled = set()
     for leaf, w in tensors.items():
       try:
-        collection, fname, value = _convert(cls, leaf, np.asarray(w))
+        kind, fname, value = _convert(cls, leaf, np.asarray(w))
+        collection = _collection(kind, fname, expected)
         target = expected[collection][fname]
-      except KeyError:
+      except (KeyError, StopIteration):
         raise WeightMismatchError(f'{tname}.{leaf} {tuple(w.shape)} has no place in {cls.__name__} '
                                   f'{where} {_shapes_of(expected)}') from None
       if value.shape != target.shape:

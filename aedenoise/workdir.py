@@ -7,6 +7,7 @@ overwriting what an earlier run left, and interrupts turned into a clean stop.
   keeps it and writes `config.<step>.json` beside it (the step it starts from), so what each part of
   a run was trained with stays on disk;
 * `check_separate` refuses an output folder that is the input, inside it, or contains it;
+* `first_missing` and `remove_if_empty` undo the folders a run made when it fails to start;
 * `StopRequests` turns SIGINT and SIGTERM (what cloud TPU preemption sends) into a flag that the
   training loop reads between steps, so it can save a checkpoint at the step it reached.
 """
@@ -18,7 +19,9 @@ import signal
 import threading
 import uuid
 
-from aedenoise import paths
+import ml_collections
+
+from aedenoise import compat, paths
 from aedenoise.errors import UserError
 
 
@@ -61,7 +64,6 @@ def save_config(config, workdir: str, step: int) -> str:
 def load_config(workdir: str):
   """The newest config a run of `workdir` saved (config.json, or the latest config.<step>.json),
   as a ConfigDict; None if it holds none."""
-  import ml_collections  # pylint: disable=g-import-not-at-top
   folder = paths.path(workdir)
   if not folder.is_dir():
     return None
@@ -72,7 +74,7 @@ def load_config(workdir: str):
   if not path.is_file():
     return None
   try:
-    return ml_collections.ConfigDict(json.loads(path.read_text()))
+    return compat.upgrade_config(ml_collections.ConfigDict(json.loads(path.read_text())))
   except (OSError, json.JSONDecodeError) as e:
     raise UserError(f'cannot read {path}: {e}') from None
 
@@ -125,6 +127,37 @@ def check_separate(input_dir: str, output_dir: str) -> None:
   output = paths.path(output_dir)
   if output.exists() and not output.is_dir():
     raise UserError(f'--output {output_dir} is a file, not a folder')
+
+
+def first_missing(path: str) -> str | None:
+  """The outermost folder of `path` that does not exist yet (None if `path` exists)."""
+  if not paths.is_local(path):
+    return None if paths.path(path).is_dir() else path
+  path = os.path.abspath(path)
+  missing = None
+  while not os.path.exists(path):
+    missing, path = path, os.path.dirname(path)
+  return missing
+
+
+def remove_if_empty(path: str, created: str | None) -> None:
+  """Undoes the folders a run made before it failed to start (only those still empty), from
+  `path` up to `created`, the outermost one it made."""
+  if created is None:
+    return
+  if not paths.is_local(path):  # an object store: no folders to leave behind but these
+    folders = [paths.path(path) / 'checkpoints', paths.path(path)]
+  else:
+    folders = [os.path.join(path, 'checkpoints'), os.path.abspath(path)]
+    while folders[-1] != created and len(folders[-1]) > len(created):
+      folders.append(os.path.dirname(folders[-1]))
+  for folder in folders:
+    try:
+      paths.path(folder).rmdir()
+    except FileNotFoundError:
+      continue
+    except (OSError, ValueError):  # not empty (epath raises ValueError): something lives there
+      return
 
 
 class StopRequests:

@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from aedenoise import hostenv  # pylint: disable=wrong-import-position
+from aedenoise.cpu import hostenv  # pylint: disable=wrong-import-position
 
 hostenv.use_huge_pages()  # as main.py does, so the figures compare with the step's
 

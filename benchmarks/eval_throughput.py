@@ -21,7 +21,7 @@ from absl import app, flags  # pylint: disable=g-import-not-at-top,wrong-import-
 from ml_collections import config_flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 import input_pipeline  # pylint: disable=g-import-not-at-top,wrong-import-position
-from aedenoise import evaluate, parallel, state as state_lib, train  # pylint: disable=g-import-not-at-top,wrong-import-position
+from aedenoise import build, evaluate, optim, parallel, step, train_state  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', 'configs/dual_skip.py', 'Config file.')
@@ -33,25 +33,23 @@ def main(argv):
   del argv
   config = FLAGS.config
   mesh = parallel.create_mesh()
-  model = train.create_model(config)
-  state = train.create_train_state(config, model, train.create_optimizer(config),
-                                   parallel.replicated(mesh))
-  shape = state_lib.target_shape(config, FLAGS.images)
+  model = build.create_model(config)
+  state = train_state.create_train_state(config, model, optim.create_optimizer(config),
+                                         parallel.replicated(mesh))
+  shape = build.target_shape(config, FLAGS.images)
   rng = np.random.default_rng(0)
   eval_set = input_pipeline.EvalSet('random', rng.integers(0, 256, shape, dtype=np.uint8), {})
   evaluator = evaluate.Evaluator(model, config, mesh)
-  variables = {'params': state.params}
-  if state.batch_stats:
-    variables['batch_stats'] = state.batch_stats
+  variables = state.variables()
   evaluator.run(variables, eval_set)  # compiles every row
   start = time.perf_counter()
   records, _ = evaluator.run(variables, eval_set)
   eval_s = time.perf_counter() - start
   scored = FLAGS.images * len({r['degradation'] for r in records})
 
-  step_fn = train.make_train_step(config, model, mesh)
+  step_fn = step.make_train_step(config, model, mesh)
   batch = jax.device_put(
-      {'target': rng.integers(0, 256, state_lib.target_shape(config, config.batch_size), np.uint8)},
+      {'target': rng.integers(0, 256, build.target_shape(config, config.batch_size), np.uint8)},
       parallel.batch_sharding(mesh))
   for _ in range(2):
     state, metrics = step_fn(state, batch)
@@ -62,7 +60,7 @@ def main(argv):
   jax.block_until_ready(metrics)
   train_ips = FLAGS.steps * config.batch_size / (time.perf_counter() - start)
   eval_ips = scored / eval_s
-  print(json.dumps({'model': config.model, 'eval_batch_size': config.eval.batch_size,
+  print(json.dumps({'model': build.model_label(config), 'eval_batch_size': config.eval.batch_size,
                     'batch_size': config.batch_size, 'rows': scored // FLAGS.images,
                     'eval_images_per_sec': round(eval_ips, 1),
                     'train_images_per_sec': round(train_ips, 1),

@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from aedenoise import hostenv, launch  # pylint: disable=wrong-import-position
+from aedenoise.cpu import hostenv, launch  # pylint: disable=wrong-import-position
 
 launch.take_assigned_cpus()  # in a process started by --processes
 hostenv.use_huge_pages()  # as main.py does
@@ -25,7 +25,7 @@ import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ml_collections import config_flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from aedenoise import parallel, state as state_lib, train  # pylint: disable=g-import-not-at-top,wrong-import-position
+from aedenoise import build, optim, parallel, policy, step, train_state  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', 'configs/dual_skip.py', 'Config file.')
@@ -45,13 +45,13 @@ def main(argv):
   batch_size = FLAGS.batch_size or config.batch_size
   mesh = parallel.create_mesh()
   parallel.check_batch_size(batch_size, mesh)
-  model = train.create_model(config)
-  state = train.create_train_state(config, model, train.create_optimizer(config),
-                                   parallel.replicated(mesh))
-  step_fn = train.make_train_step(config, model, mesh)
+  model = build.create_model(config)
+  state = train_state.create_train_state(config, model, optim.create_optimizer(config),
+                                         parallel.replicated(mesh))
+  step_fn = step.make_train_step(config, model, mesh)
   rows = batch_size // jax.process_count()  # this process's rows of the global batch
   images = np.random.default_rng(jax.process_index()).integers(
-      0, 256, state_lib.target_shape(config, rows), dtype=np.uint8)
+      0, 256, build.target_shape(config, rows), dtype=np.uint8)
   batch = parallel.to_global({'target': images}, parallel.batch_sharding(mesh))
 
   start = time.perf_counter()
@@ -70,9 +70,9 @@ def main(argv):
   if not parallel.is_main_process():
     return
   print(json.dumps({
-      'model': config.model, 'conv_impl': state_lib.resolve_conv_impl(config.conv_impl),
+      'model': build.model_label(config), 'conv_impl': policy.conv_impl(config.conv_impl),
       'batch_size': batch_size, 'micro_batch_size': config.micro_batch_size,
-      'backend': jax.default_backend(), 'devices': jax.device_count(),
+      'backend': policy.backend(), 'devices': jax.device_count(),
       'processes': jax.process_count(),
       'huge_pages': hostenv.huge_pages_enabled(), 'compile_s': round(compile_s, 2),
       'step_ms': round(1000 * step_s, 1), 'step_ms_min': round(1000 * min(times), 1),

@@ -15,4 +15,4 @@ RECIPE = {**cifar_model_c.RECIPE, 'learning_rate': 1e-4, 'batch_size': 32,
 
 def get_config(arg=None):
   return default.get_config(arg, model='cifar_model_a', recipe=RECIPE,
-                            quick=default.quick_run(2000, 32, learning_rate=1e-3))
+                            quick=default.quick_run(2000, 32, {'learning_rate': 1e-3}))

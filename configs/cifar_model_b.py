@@ -15,4 +15,4 @@ RECIPE = {**cifar_model_c.RECIPE, 'batch_size': 32, 'num_train_steps': 125_000}
 
 def get_config(arg=None):
   return default.get_config(arg, model='cifar_model_b', recipe=RECIPE,
-                            quick=default.quick_run(2000, 32, learning_rate=3e-3))
+                            quick=default.quick_run(2000, 32, {'learning_rate': 3e-3}))

@@ -12,13 +12,15 @@ On real CIFAR-10 images without a network, e.g. the JPEG test set and 200 lossle
       --config.data.eval=folder:../shared/data/cifar10_lossless/train
 The author's own trained weights (37.pt, 38.pt) load with --mode=import (README.md).
 """
+from aedenoise.degradations import presets
 from configs import default
+from configs.recipes import cifar10
 
-RECIPE = {**default.CIFAR10, 'degradation': default.presets.PRESETS['cifar_mix'],
+RECIPE = {**cifar10.DATA, 'degradation': presets.PRESETS['cifar_mix'],
           'learning_rate': 5e-3, 'batch_size': 128, 'num_train_steps': 93_750,
           'checkpoint_every_steps': 5_000, 'eval_every_steps': 10_000}
 
 
 def get_config(arg=None, model='cifar_model_c'):
   return default.get_config(arg, model=model, recipe=RECIPE,
-                            quick=default.quick_run(2000, 32, learning_rate=3e-3))
+                            quick=default.quick_run(2000, 32, {'learning_rate': 3e-3}))

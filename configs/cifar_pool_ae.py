@@ -8,13 +8,15 @@ same 3 epochs of 50,000 images (4,688 steps). `:degradation=quality_mix` trains 
 The quick variant, and real images offline, as in configs/cifar_model_c.py:
     python main.py --config=configs/cifar_pool_ae.py:quick --workdir=runs/cifar_pool_quick
 """
+from aedenoise.degradations import presets
 from configs import default
+from configs.recipes import cifar10
 
-RECIPE = {**default.CIFAR10, 'degradation': default.presets.PRESETS['quality_colour_additive'],
+RECIPE = {**cifar10.DATA, 'degradation': presets.PRESETS['quality_colour_additive'],
           'learning_rate': 1e-3, 'batch_size': 32, 'num_train_steps': 4_688,
           'checkpoint_every_steps': 1_000, 'eval_every_steps': 0}
 
 
 def get_config(arg=None):
   return default.get_config(arg, model='cifar_pool_ae', recipe=RECIPE,
-                            quick=default.quick_run(2000, 32, learning_rate=3e-3))
+                            quick=default.quick_run(2000, 32, {'learning_rate': 3e-3}))

@@ -9,9 +9,11 @@ study's colourful noise, N(0, 0.2^2) per pixel and channel. Evaluation uses z = 
 The quick variant, and real images offline, as in configs/cifar_model_c.py:
     python main.py --config=configs/cifar_vae.py:quick --workdir=runs/cifar_vae_quick
 """
+from aedenoise.degradations import presets
 from configs import default
+from configs.recipes import cifar10
 
-RECIPE = {**default.CIFAR10, 'degradation': default.presets.PRESETS['quality_colour_additive'],
+RECIPE = {**cifar10.DATA, 'degradation': presets.PRESETS['quality_colour_additive'],
           'loss': 'elbo', 'learning_rate': 1e-3, 'batch_size': 128, 'num_train_steps': 7_812,
           'checkpoint_every_steps': 1_000, 'eval_every_steps': 0}
 

@@ -1,4 +1,4 @@
-"""Default configuration: the dual-autoencoder study's training recipe for its dual autoencoder with skips.
+"""Default configuration: the dual-autoencoder study's recipe, for its dual autoencoder with skips.
 
 Every other config imports this one and overrides only what differs. Run
     python main.py --config=configs/default.py --workdir=runs/default
@@ -14,39 +14,19 @@ from ml_collections import config_dict
 from aedenoise.degradations import presets
 
 
-# Training steps of the `quick` variant, per model: each quick run takes 2.5-6 minutes on a 2-core
-# CPU and ends with the restored images above the noisy input on all four dual-autoencoder study noises (measured;
-# docs/PERFORMANCE.md). The smaller models are cheaper per step and need more steps to get there.
-QUICK_STEPS = {'single': 1600, 'single_sep': 1600, 'dual': 800, 'dual_sep': 800,
-               'dual_skip': 400, 'dual_skip_sep': 400}
-
-
-# Data and evaluation shared by the CIFAR-10 models (Psychalas 2024; Krzak et al. 2022): 32x32 RGB
-# images in [0, 1] as torchvision's ToTensor gives them; TFDS downloads CIFAR-10 where the network
-# allows (offline: any folder of the images, see each config's docstring).
-CIFAR10 = {'data.train': 'tfds:cifar10', 'data.eval': 'tfds:cifar10:test', 'data.image_size': (32, 32),
-           'data.channels': 3, 'loss': 'mse', 'eval.batch_size': 256, 'eval.grid_images': 6}
-# The image-quality study's super-resolution data: cats-vs-dogs photos resized to 360x360 (PIL
-# bilinear), 80/20 train/validation split; the inputs are bilinear reductions of the target.
-CATS_VS_DOGS = {'data.train': 'tfds:cats_vs_dogs', 'data.eval': 'tfds:cats_vs_dogs',
-                'data.train_split': 'train', 'data.eval_split': 'test', 'data.test_fraction': 0.2,
-                'data.val_fraction': 0.0, 'data.image_size': (360, 360), 'data.channels': 3,
-                'data.fit': 'resize', 'data.resize_method': 'bilinear', 'data.num_eval': 500,
-                'learning_rate': 1e-4, 'batch_size': 5, 'eval.batch_size': 8,
-                'eval.grid_images': 3}
-
-
 def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | None = None,
                quick: dict | None = None) -> ml_collections.ConfigDict:
-  """The defaults below, then `recipe` (a model's own training recipe, as {'dotted.field': value}),
-  then the variants named in `arg`; `quick` is what the `quick` variant sets for this model."""
+  """The defaults below, then `recipe` (a model's own training recipe, as {'field.sub': value}),
+  then the variants named in `arg`; `quick` is what the `quick` variant sets for this model
+  (default: `quick_run(QUICK_STEPS, QUICK_BATCH)`)."""
   config = ml_collections.ConfigDict()
 
-  # Model: a key of aedenoise.models.MODELS.
+  # Model: a key of aedenoise.models.MODELS, built with `model_kwargs` as its keyword arguments.
   config.model = model
+  config.model_kwargs = ml_collections.ConfigDict()
   # How convolutions are computed: 'matmul' (im2col matrix products; fast on CPU), 'lax' (XLA's
-  # convolutions; fast on GPU/TPU) or 'auto' (matmul on CPU, lax elsewhere). Parameters and results
-  # are the same either way.
+  # convolutions; fast on GPU/TPU) or 'auto' (aedenoise/policy.py: matmul on CPU, lax elsewhere).
+  # Parameters and results are the same either way.
   config.conv_impl = 'auto'
 
   # Loss: a weighted sum of terms (aedenoise/losses.py): 'bce' (the dual-autoencoder study; needs a
@@ -74,8 +54,8 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   # (--config.micro_batch_size=4 on the command line).
   config.micro_batch_size = config_dict.FieldReference('auto', field_type=object)
 
-  # Training length and cadence. The dual-autoencoder study: 40 epochs of 144,003 pairs at batch 128 (1,125 steps
-  # per epoch, last partial batch dropped) = 45,000 steps.
+  # Training length and cadence. The dual-autoencoder study: 40 epochs of 144,003 pairs at batch
+  # 128 (1,125 steps per epoch, last partial batch dropped) = 45,000 steps.
   config.batch_size = 128               # global batch, over all devices and hosts
   config.num_train_steps = 45_000
   config.log_every_steps = 100          # metrics.jsonl, TensorBoard, progress line
@@ -112,8 +92,8 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   config.data.tfds_manual_dir = ''      # offline: folder holding the files TFDS would download
   config.data.tfds_image_key = ''       # the image feature ('' = 'image' or the only image feature)
 
-  # Augmentation on the device, inside the train step, before the degradation (the real-noise (SIDD) study: flips,
-  # rot90, hue, brightness). Pairs get the same transform on the noisy and the clean image.
+  # Augmentation on the device, inside the train step, before the degradation (the real-noise
+  # (SIDD) study: flips, rot90, hue, brightness). Pairs get the same transform on both images.
   config.augment = ml_collections.ConfigDict()
   config.augment.flip_left_right = False
   config.augment.flip_up_down = False
@@ -144,48 +124,34 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   config.eval.baseline_workers = 0
   config.eval.baseline_cache = ''
 
-  set_fields(config, recipe or {})
+  config.update_from_flattened_dict(recipe or {})
   if arg:
-    apply_variant(config, arg, quick)
+    apply_variant(config, arg, quick if quick is not None else quick_run(QUICK_STEPS, QUICK_BATCH))
   return config
 
 
-def set_fields(config, values: dict) -> None:
-  """config['a']['b'] = v for every {'a.b': v}; dicts become ConfigDicts."""
-  for dotted, value in values.items():
-    *parents, leaf = dotted.split('.')
-    node = config
-    for part in parents:
-      node = node[part]
-    node[leaf] = ml_collections.ConfigDict(value) if isinstance(value, dict) else value
+# A model's `quick` variant when its config names none: a short run on data that needs no download.
+QUICK_STEPS, QUICK_BATCH = 400, 16
 
 
-def dual_ae_quick(model: str) -> dict:
-  """The dual-autoencoder study's quick runs: batch 16, `QUICK_STEPS[model]` steps."""
-  steps = QUICK_STEPS[model]
-  return {'batch_size': 16, 'num_train_steps': steps, 'log_every_steps': steps // 16,
-          'checkpoint_every_steps': steps // 4, 'eval_every_steps': 0, 'eval.batch_size': 48}
-
-
-def quick_run(steps: int, batch_size: int, **fields) -> dict:
+def quick_run(steps: int, batch_size: int, extra: dict | None = None) -> dict:
   """A `quick` variant: `steps` at `batch_size`, data that needs no download (procedural training
   images, crops of scikit-image's photos for evaluation), logs 16 times, no evaluation until the
-  end; `fields` are further {'dotted__field': value} settings."""
+  end; `extra` holds further {'field.sub': value} settings."""
   return {'num_train_steps': steps, 'batch_size': batch_size, 'log_every_steps': max(steps // 16, 1),
           'checkpoint_every_steps': max(steps // 4, 1), 'eval_every_steps': 0,
           'data.train': 'builtin:dead_leaves', 'data.eval': 'builtin:skimage',
-          'data.train_split': 'all', 'data.eval_split': 'all',
-          **{k.replace('__', '.'): v for k, v in fields.items()}}
+          'data.train_split': 'all', 'data.eval_split': 'all', **(extra or {})}
 
 
-def apply_variant(config, arg: str, quick: dict | None = None) -> None:
+def apply_variant(config, arg: str, quick: dict) -> None:
   """Variants named in the config argument, comma separated: `:quick`, `:degradation=cifar_mix`,
   `:quick,degradation=quality_mix`. A preset chosen here can still be tuned field by field, e.g.
   `--config.degradation.options.gaussian.sigma=0.1`."""
   for variant in filter(None, (a.strip() for a in arg.split(','))):
     name, _, value = variant.partition('=')
     if variant == 'quick':
-      set_fields(config, quick if quick is not None else dual_ae_quick(config.model))
+      config.update_from_flattened_dict(quick)
     elif name == 'degradation' and value:
       if value not in presets.PRESETS:
         raise ValueError(f'unknown degradation preset {value!r}; known: '

@@ -7,7 +7,8 @@ The quick variant, 800 steps at batch 16 (3m21s on a 2-core CPU, docs/PERFORMANC
     python main.py --config=configs/dual.py:quick --workdir=runs/dual_quick
 """
 from configs import default
+from configs.recipes import dual_autoencoders
 
 
 def get_config(arg=None):
-  return default.get_config(arg, model='dual')
+  return default.get_config(arg, model='dual', quick=dual_autoencoders.quick('dual'))

@@ -8,7 +8,8 @@ The quick variant, 400 steps at batch 16 (1m34s on a 2-core CPU, docs/PERFORMANC
     python main.py --config=configs/dual_skip.py:quick --workdir=runs/dual_skip_quick
 """
 from configs import default
+from configs.recipes import dual_autoencoders
 
 
 def get_config(arg=None):
-  return default.get_config(arg, model='dual_skip')
+  return default.get_config(arg, model='dual_skip', quick=dual_autoencoders.quick('dual_skip'))

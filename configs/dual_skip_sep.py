@@ -7,7 +7,9 @@ The quick variant, 400 steps at batch 16 (1m55s on a 2-core CPU, docs/PERFORMANC
     python main.py --config=configs/dual_skip_sep.py:quick --workdir=runs/dual_skip_sep_quick
 """
 from configs import default
+from configs.recipes import dual_autoencoders
 
 
 def get_config(arg=None):
-  return default.get_config(arg, model='dual_skip_sep')
+  return default.get_config(arg, model='dual_skip_sep',
+                            quick=dual_autoencoders.quick('dual_skip_sep'))

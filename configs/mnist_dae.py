@@ -15,6 +15,7 @@ The whole grid, its loss curves, test-loss bars and table (docs/STUDIES.md):
     python -m aedenoise.grid --config=configs/mnist_dae.py:quick --workdir=runs/mnist_grid
 With network access, clear `--config.data.tfds_manual_dir=` and TFDS downloads MNIST itself.
 """
+from aedenoise.degradations import presets
 from aedenoise.models import mnist_dae
 from configs import default
 
@@ -32,7 +33,7 @@ RECIPE = {'conv_impl': 'lax', 'loss': 'mse', 'learning_rate': 1e-3, 'batch_size'
           'data.num_test': 0,  # test images scored (0 = all)
           'data.tfds_data_dir': 'workdirs/tfds', 'data.tfds_manual_dir': '../shared/data/mnist',
           'data.image_size': (28, 28), 'data.channels': 1,
-          'degradation': default.presets.PRESETS['mnist_gaussian'],
+          'degradation': presets.PRESETS['mnist_gaussian'],
           'eval.batch_size': 500, 'eval.grid_images': 8}
 
 # A quick grid: 400 steps of batch 64 (0.53 epoch) per model, validation on 1,000 images every 100
@@ -41,8 +42,9 @@ QUICK = {'num_train_steps': 400, 'log_every_steps': 25, 'checkpoint_every_steps'
          'eval_every_steps': 100, 'data.num_eval': 1000, 'data.num_test': 2000}
 
 
-def parse_variant(arg: str | None) -> tuple[str, str]:
-  """Splits 'depth=5,latent=8,quick' into the model name and the variants default.py knows."""
+def split_variant(arg: str | None) -> tuple[dict, str]:
+  """'depth=5,latent=8,quick' -> ({'depth': 5, 'latent': 8}, 'quick'): the model's arguments, and
+  the variants default.py knows."""
   chosen = {'depth': 1, 'latent': 13}
   rest = []
   for part in filter(None, (p.strip() for p in (arg or '').split(','))):
@@ -56,10 +58,10 @@ def parse_variant(arg: str | None) -> tuple[str, str]:
   if (chosen['depth'], chosen['latent']) not in mnist_dae.KERNELS:
     raise ValueError(f'no MNIST model of depth {chosen["depth"]} and latent {chosen["latent"]}; '
                      f'known: depth 1, 3, 5 x latent 13, 8, 5')
-  return mnist_dae.name(chosen['depth'], chosen['latent']), ','.join(rest)
+  return chosen, ','.join(rest)
 
 
 def get_config(arg=None):
-  model, rest = parse_variant(arg)
-  recipe = dict(RECIPE, conv_impl='matmul' if model.startswith('mnist_dae_d5') else 'lax')
-  return default.get_config(rest or None, model=model, recipe=recipe, quick=QUICK)
+  kwargs, rest = split_variant(arg)
+  recipe = dict(RECIPE, model_kwargs=kwargs, conv_impl='matmul' if kwargs['depth'] == 5 else 'lax')
+  return default.get_config(rest or None, model='mnist_dae', recipe=recipe, quick=QUICK)

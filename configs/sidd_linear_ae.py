@@ -23,6 +23,7 @@ centre crops (`data.eval_image_size`); on the 12 SIDD sample pairs, 9 train and 
       --config.data.eval=pairs:../shared/data/sidd_samples/noisy,../shared/data/sidd_samples/gt \
       --config.data.train_split=train --config.data.eval_split=test --config.data.test_fraction=0.25
 """
+from aedenoise.degradations import presets
 from configs import default
 
 RECIPE = {'loss': 'mse', 'learning_rate': 1e-4, 'batch_size': 4, 'num_train_steps': 20_000,
@@ -31,11 +32,12 @@ RECIPE = {'loss': 'mse', 'learning_rate': 1e-4, 'batch_size': 4, 'num_train_step
           # The study: train_test_split(test_size=0.2); no validation set.
           'data.test_fraction': 0.2, 'data.val_fraction': 0.0,
           'augment.flip_left_right': True, 'augment.flip_up_down': True, 'augment.rot90': True,
-          'degradation': default.presets.PRESETS['sidd_nlf'],
+          'degradation': presets.PRESETS['sidd_nlf'],
           'eval.batch_size': 2, 'eval.grid_images': 3}
 
-QUICK = default.quick_run(600, 4, data__image_size=(32, 32), data__eval_image_size=(256, 256),
-                          eval__batch_size=1, eval__grid_images=1)
+QUICK = default.quick_run(600, 4, {'data.image_size': (32, 32),
+                                   'data.eval_image_size': (256, 256), 'eval.batch_size': 1,
+                                   'eval.grid_images': 1})
 
 
 def get_config(arg=None, model='sidd_linear_ae'):

@@ -7,7 +7,8 @@ The quick variant, 1600 steps at batch 16 (2m22s on a 2-core CPU, docs/PERFORMAN
     python main.py --config=configs/single.py:quick --workdir=runs/single_quick
 """
 from configs import default
+from configs.recipes import dual_autoencoders
 
 
 def get_config(arg=None):
-  return default.get_config(arg, model='single')
+  return default.get_config(arg, model='single', quick=dual_autoencoders.quick('single'))

@@ -7,7 +7,9 @@ The quick variant, 1600 steps at batch 16 (1m56s on a 2-core CPU, docs/PERFORMAN
     python main.py --config=configs/single_sep.py:quick --workdir=runs/single_sep_quick
 """
 from configs import default
+from configs.recipes import dual_autoencoders
 
 
 def get_config(arg=None):
-  return default.get_config(arg, model='single_sep')
+  return default.get_config(arg, model='single_sep',
+                            quick=dual_autoencoders.quick('single_sep'))

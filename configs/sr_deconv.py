@@ -9,14 +9,16 @@ nearest, bilinear and bicubic upscalings of the same inputs as rows:
 The quick variant trains the same net on 96x96 crops (48x48 inputs; it is fully convolutional):
     python main.py --config=configs/sr_deconv.py:quick --workdir=runs/sr_deconv_quick
 """
+from aedenoise.degradations import presets
 from configs import default
+from configs.recipes import cats_vs_dogs
 
-RECIPE = {**default.CATS_VS_DOGS, 'degradation': default.presets.PRESETS['sr_x2'],
+RECIPE = {**cats_vs_dogs.DATA, 'degradation': presets.PRESETS['sr_x2'],
           'loss': 'mse', 'num_train_steps': 20_000, 'checkpoint_every_steps': 1_000,
           'eval_every_steps': 0}
 
 
 def get_config(arg=None):
   return default.get_config(arg, model='sr_deconv', recipe=RECIPE, quick=default.quick_run(
-      2000, 16, learning_rate=3e-3, data__image_size=(96, 96), data__fit='crop', data__num_eval=48,
-      eval__batch_size=16))
+      2000, 16, {'learning_rate': 3e-3, 'data.image_size': (96, 96), 'data.fit': 'crop',
+                 'data.num_eval': 48, 'eval.batch_size': 16}))

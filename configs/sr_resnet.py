@@ -13,14 +13,16 @@ On real photos offline:
     ... --config.data.train=folder:../shared/data/cats_vs_dogs \
         --config.data.eval=folder:../shared/data/cats_vs_dogs
 """
+from aedenoise.degradations import presets
 from configs import default
+from configs.recipes import cats_vs_dogs
 
-RECIPE = {**default.CATS_VS_DOGS, 'degradation': default.presets.PRESETS['sr_x4'],
+RECIPE = {**cats_vs_dogs.DATA, 'degradation': presets.PRESETS['sr_x4'],
           'loss': 'mse+100*l1', 'num_train_steps': 20_000, 'checkpoint_every_steps': 1_000,
           'eval_every_steps': 0}
 
 
 def get_config(arg=None):
   return default.get_config(arg, model='sr_resnet', recipe=RECIPE, quick=default.quick_run(
-      900, 8, learning_rate=1e-3, data__image_size=(64, 64), data__fit='crop', data__num_eval=48,
-      eval__batch_size=16))
+      900, 8, {'learning_rate': 1e-3, 'data.image_size': (64, 64), 'data.fit': 'crop',
+               'data.num_eval': 48, 'eval.batch_size': 16}))

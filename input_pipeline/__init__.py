@@ -10,8 +10,10 @@ import logging
 
 import numpy as np
 
-from input_pipeline.loader import CachedSource, DataError, TrainBatches, load_examples
-from input_pipeline.sources import SourceError, describe_skipped, open_source
+from input_pipeline.errors import DataError, SourceError
+from input_pipeline.folders import describe_skipped
+from input_pipeline.loader import CachedSource, TrainBatches, load_examples
+from input_pipeline.sources import dataset_name, kind_of, open_source
 
 
 # The evaluation row of a paired source: its own degraded inputs replace the synthetic degradations.
@@ -31,20 +33,7 @@ class EvalSet:
 
 def is_paired(spec: str) -> bool:
   """Whether examples of `spec` carry their own degraded `'input'` (pairs read from disk)."""
-  return spec.partition(':')[0] == 'pairs'
-
-
-def dataset_name(spec: str) -> str:
-  kind, _, arg = spec.partition(':')
-  if kind == 'folder':
-    base = arg.rstrip('/').split('/')[-1]
-  elif kind == 'pairs':  # 'pairs:x/sidd/noisy,x/sidd/gt' -> 'pairs_sidd'
-    dirs = [d.rstrip('/').split('/') for d in arg.split(',')]
-    same = len(dirs) == 2 and len(dirs[0]) > 1 and dirs[0][:-1] == dirs[1][:-1]
-    base = dirs[0][-2] if same else dirs[0][-1]
-  else:
-    base = arg
-  return ''.join(c if c.isalnum() or c in '-_' else '_' for c in f'{kind}_{base}')
+  return kind_of(spec).paired
 
 
 def create_train_iterator(config, *, start_step: int, put=None, process_index: int = 0,
@@ -54,7 +43,7 @@ def create_train_iterator(config, *, start_step: int, put=None, process_index: i
   `state` is a saved `get_state()` (a checkpoint's)."""
   data = config.data
   source = open_source(data.train, data, data.train_split)
-  if data.get('cache_mb', 0) and not data.train.startswith('builtin:'):  # builtins are generated
+  if data.get('cache_mb', 0) and not kind_of(data.train).generated:
     source = CachedSource(source, int(data.cache_mb * 2**20))
   return TrainBatches(source, global_batch=config.batch_size, image_size=data.image_size,
                       fit_mode=data.fit, resize_method=data.resize_method,

@@ -6,9 +6,12 @@ import os
 import warnings
 
 import numpy as np
+from etils import epath
 from PIL import Image, ImageOps
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+# PIL modes of single-channel images (grey, of any bit depth, with or without alpha).
+GREY_MODES = ('1', 'L', 'LA', 'I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F')
 
 
 class ImageReadError(Exception):
@@ -111,6 +114,16 @@ def read_image(path: str, channels: int, max_pixels: int = DEFAULT_MAX_PIXELS) -
   return arr
 
 
+def file_channels(path: str) -> int:
+  """1 for a grey file, 3 otherwise (colour; also a file that does not open, whose real problem
+  `read_image` reports), read from the header alone."""
+  try:
+    with Image.open(path) as img:
+      return 1 if img.mode in GREY_MODES else 3
+  except (OSError, ValueError, SyntaxError):
+    return 3
+
+
 def check_file(path: str) -> None:
   """Cheap validity check without decoding pixels: non-empty, a known image header, and (for
   formats that carry checksums, such as PNG) intact chunk structure. Truncated pixel data of other
@@ -122,7 +135,6 @@ def check_file(path: str) -> None:
 def write_image(path, image: np.ndarray) -> None:
   """Write uint8 (H, W, 1|3) or float [0, 1] image as PNG (or by extension), at a local path or
   a URL (gs://...): PIL writes into an epath file object, so it is told the format."""
-  from etils import epath  # pylint: disable=g-import-not-at-top
   if image.dtype != np.uint8:
     image = np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
   if image.ndim == 3 and image.shape[-1] == 1:

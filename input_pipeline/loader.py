@@ -32,10 +32,7 @@ from absl import flags
 
 from input_pipeline import images as image_io
 from input_pipeline import preprocess
-
-
-class DataError(ValueError):
-  """The data cannot feed training (too few usable images, nothing decodable)."""
+from input_pipeline.errors import DataError
 
 
 def nbytes(example: dict) -> int:

@@ -19,7 +19,8 @@ import re
 
 from input_pipeline import images as image_io
 from input_pipeline import preprocess
-from input_pipeline.sources import FolderSource, SourceError, check_files, describe_skipped
+from input_pipeline.errors import SourceError
+from input_pipeline.folders import FolderSource, check_files, describe_skipped, split_of
 
 ROLE_WORDS = frozenset({'noisy', 'noise', 'gt', 'clean', 'groundtruth', 'target', 'input',
                         'mean', 'lq', 'hq'})
@@ -118,3 +119,25 @@ class PairSource:
       logging.warning('pairs: skipped %d of %d pairs with an unusable file: %s',
                       len(self) - len(good), len(self), describe_skipped(skipped))
     return out
+
+
+def open_pairs(arg: str, data_cfg, split: str) -> PairSource:
+  """`pairs:NOISY_DIR,CLEAN_DIR`: the matched pairs, cut to `split`."""
+  dirs = [d.strip() for d in arg.split(',')]
+  if len(dirs) != 2 or not all(dirs):
+    raise SourceError(f'pairs source needs two folders: pairs:NOISY_DIR,CLEAN_DIR, got '
+                      f'{"pairs:" + arg!r}')
+  src = PairSource(os.path.expanduser(dirs[0]), os.path.expanduser(dirs[1]), int(data_cfg.channels),
+                   max_pixels=int(data_cfg.get('max_pixels', image_io.DEFAULT_MAX_PIXELS)))
+  src = src.subset(split_of(data_cfg, list(range(len(src))), split))
+  src = src.checked(int(data_cfg.num_workers) * 2)
+  logging.info('pairs:%s: %d pairs (%s split)', arg, len(src), split)
+  return src
+
+
+def dataset_name(arg: str) -> str:
+  """'x/sidd/noisy,x/sidd/gt' -> 'sidd' (the folders' common parent), else the noisy folder's."""
+  dirs = [d.rstrip('/').split('/') for d in arg.split(',')]
+  same = len(dirs) == 2 and len(dirs[0]) > 1 and dirs[0][:-1] == dirs[1][:-1]
+  return dirs[0][-2] if same else dirs[0][-1]
+

@@ -14,23 +14,17 @@ Offline preparation: TFDS looks for the files it would download, by their regist
 """
 from __future__ import annotations
 
+import argparse
 import logging
+import os
 import sys
 
 import numpy as np
+from PIL import Image
 
 from input_pipeline import images as image_io
-from input_pipeline.sources import SourceError
-
-# The datasets the source studies use, where TFDS has them (any other TFDS image dataset works).
-STUDY_DATASETS = {
-    'mnist': 'the MNIST study',
-    'cifar10': 'the CIFAR-10 and image-quality studies',
-    'lfw': 'the dual-autoencoder study (faces; IMDB-WIKI is not in TFDS)',
-    'celeb_a': 'the dual-autoencoder study (faces, alternative)',
-    'cats_vs_dogs': 'the image-quality study (super-resolution)',
-}
-
+from input_pipeline.errors import SourceError, first_line
+from input_pipeline.folders import Subset, split_of
 
 def _tfds():
   try:
@@ -41,21 +35,15 @@ def _tfds():
   return tfds
 
 
-def _first_line(e: BaseException) -> str:
-  text = str(e).strip().splitlines()
-  return f'{type(e).__name__}: {text[0] if text else ""}'
-
-
 def prepared_builder(name: str, data_dir: str | None = None, manual_dir: str | None = None):
   """The TFDS builder of `name`, prepared in ArrayRecord format (downloading if needed)."""
-  import os  # pylint: disable=g-import-not-at-top
   tfds = _tfds()
   data_dir = os.path.expanduser(data_dir) if data_dir else None
   manual_dir = os.path.expanduser(manual_dir) if manual_dir else None
   try:
     builder = tfds.builder(name, data_dir=data_dir, file_format='array_record')
   except Exception as e:  # pylint: disable=broad-except
-    raise SourceError(f'tfds:{name}: {_first_line(e)}') from None
+    raise SourceError(f'tfds:{name}: {first_line(e)}') from None
   if not builder.is_prepared():
     logging.info('preparing TFDS %s in %s (once)%s', name, builder.data_dir,
                  f' from {manual_dir}' if manual_dir else '')
@@ -65,7 +53,7 @@ def prepared_builder(name: str, data_dir: str | None = None, manual_dir: str | N
       builder.download_and_prepare(download_config=config)
     except Exception as e:  # pylint: disable=broad-except
       raise SourceError(
-          f'tfds:{name}: could not prepare it in {builder.data_dir}: {_first_line(e)}. Offline, put '
+          f'tfds:{name}: could not prepare it in {builder.data_dir}: {first_line(e)}. Offline, put '
           f'the files TFDS downloads in a folder and set config.data.tfds_manual_dir to it') from None
   return builder
 
@@ -105,7 +93,7 @@ class TfdsSource:
       if 'tfrecord' in str(e).lower():
         hint = ('; it was prepared in TFRecord format (tfds.load): set config.data.tfds_data_dir to '
                 'another folder to prepare a random-access copy')
-      raise SourceError(f'tfds:{name}:{split}: {_first_line(e)}{hint}') from None
+      raise SourceError(f'tfds:{name}:{split}: {first_line(e)}{hint}') from None
     if len(self._data) == 0:
       raise SourceError(f'tfds:{name}:{split} has no examples')
     logging.info('tfds:%s:%s: %d images from %s', name, split, len(self._data), builder.data_dir)
@@ -120,11 +108,10 @@ class TfdsSource:
     except Exception as e:  # pylint: disable=broad-except
       # A damaged record is skipped like a damaged file.
       raise image_io.ImageReadError(f'tfds:{self.dataset}:{self.split}[{index}]',
-                                    _first_line(e)) from None
+                                    first_line(e)) from None
     if image.ndim == 2:
       image = image[..., None]
     if image.dtype != np.uint8 or image.shape[-1] != self.channels:
-      from PIL import Image  # pylint: disable=g-import-not-at-top
       pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
       image = image_io.to_channels(pil, self.channels)
     if self.label_key is None:
@@ -132,10 +119,23 @@ class TfdsSource:
     return {'target': image, 'label': np.int32(record[self.label_key])}
 
 
+def open_tfds(arg: str, data_cfg, split: str):
+  """`tfds:NAME[:SPLIT]`: an explicit TFDS split (slicing syntax allowed) as it is; without one,
+  the dataset's 'train' split cut to `split` like a folder."""
+  name, _, tfds_split = arg.partition(':')
+  if not name:
+    raise SourceError('tfds source needs a dataset name: tfds:NAME[:SPLIT], e.g. tfds:mnist')
+  if tfds_split:
+    return TfdsSource(name, tfds_split, data_cfg)
+  src = TfdsSource(name, 'train', data_cfg)
+  if split == 'all':
+    return src
+  return Subset(src, split_of(data_cfg, list(range(len(src))), split))
+
+
 def main(argv: list[str]) -> int:
   """`python -m input_pipeline.tfds_source NAME --data_dir=D [--manual_dir=M]`: prepares once,
   e.g. before a multi-host run so that the hosts do not all prepare the same folder."""
-  import argparse  # pylint: disable=g-import-not-at-top
   parser = argparse.ArgumentParser(description=main.__doc__)
   parser.add_argument('name')
   parser.add_argument('--data_dir', default=None)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import input_pipeline
-from aedenoise import augment, evaluate, parallel
+from aedenoise import augment, build, evaluate, parallel
 from aedenoise.errors import UserError
 from configs import default
 
@@ -85,11 +85,10 @@ def test_pairs_get_one_transform_for_input_and_target():
 
 
 def test_evaluator_scores_real_pairs_in_one_row():
-  from aedenoise.train import create_model  # pylint: disable=g-import-not-at-top
   config = default.get_config()
   config.model = 'single'
   config.eval.batch_size = 8
-  model = create_model(config)
+  model = build.create_model(config)
   mesh = parallel.create_mesh()
   variables = jax.jit(model.init)(jax.random.key(0), jnp.zeros((1, 100, 100, 1)))
   rng = np.random.default_rng(0)

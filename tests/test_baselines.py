@@ -6,7 +6,7 @@ import pytest
 
 from conftest import tiny_config
 
-from aedenoise import baseline_runner, baselines, evaluate, parallel, state
+from aedenoise import baseline_runner, baselines, build, evaluate, parallel, train_state
 from aedenoise.errors import UserError
 import input_pipeline
 
@@ -64,9 +64,9 @@ def test_evaluation_table_gains_rows_only_when_configured(tmp_path, degradation,
     config = tiny_config('single', **{'eval.baselines': names,
                                       'eval.baseline_cache': str(tmp_path)})
     config.degradation = degradation
-    model = state.create_model(config)
+    model = build.create_model(config)
     evaluator = evaluate.Evaluator(model, config, parallel.create_mesh())
-    records, _ = evaluator.run(state.init_variables(config, model),
+    records, _ = evaluator.run(train_state.init_variables(config, model),
                                input_pipeline.load_eval_set(config))
     rows[names] = [r['method'] for r in records]
   assert rows[''] == ['input', 'single']

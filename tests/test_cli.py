@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 from skimage import metrics as skm
 
+from aedenoise import train
 from conftest import ROOT, shared_dataset, tiny_config
 
 DUAL_AE_COUNTS = {'single': 36_386, 'single_sep': 15_760, 'dual': 87_812, 'dual_sep': 52_445,
@@ -82,7 +83,6 @@ def test_bad_config_file_and_mode_are_one_line():
 
 
 def test_workdir_with_another_models_checkpoint_is_refused(tmp_path):
-  from aedenoise import train  # pylint: disable=g-import-not-at-top
   train.train_and_evaluate(tiny_config('single', num_train_steps=2), str(tmp_path))
   result = main_py('--config=configs/dual_skip.py:quick', f'--workdir={tmp_path}')
   _assert_one_line_error(result, "'single'", "'dual_skip'", 'another --workdir')

@@ -1,13 +1,16 @@
 """The training contract every model family shares: BatchNorm statistics over the global batch,
 running statistics in evaluation, a VAE's logged loss terms, super-resolution with upscaler rows,
 EMA and bfloat16, named losses, and checkpoints read under another optimizer."""
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from aedenoise import checkpoints, evaluate, losses, parallel, state, train
+from aedenoise import (build, checkpoints, evaluate, evaluate_checkpoint, inference, losses, optim,
+                       parallel, step, train, train_state, validation)
 from aedenoise.errors import UserError
+from aedenoise.models import MODELS
 from aedenoise.writers import read_jsonl
 from conftest import tiny_config
 
@@ -20,10 +23,10 @@ def cifar_config(model='cifar_model_b_small', **overrides):
 
 
 def _steps(config, mesh, batches):
-  model = state.create_model(config)
-  st = state.create_train_state(config, model, state.create_optimizer(config),
-                                parallel.replicated(mesh))
-  step_fn = train.make_train_step(config, model, mesh)
+  model = build.create_model(config)
+  st = train_state.create_train_state(config, model, optim.create_optimizer(config),
+                                      parallel.replicated(mesh))
+  step_fn = step.make_train_step(config, model, mesh)
   logged = []
   for batch in batches:
     st, metrics = step_fn(st, {'target': jax.device_put(batch, parallel.batch_sharding(mesh))})
@@ -37,18 +40,18 @@ def test_batchnorm_statistics_are_over_the_global_batch():
   one, st_1 = _steps(config, parallel.create_mesh(jax.devices()[:1]), batches)
   eight, st_8 = _steps(config, parallel.create_mesh(), batches)
   np.testing.assert_allclose([m['loss'] for m in one], [m['loss'] for m in eight], rtol=1e-5)
-  assert st_1.batch_stats  # BatchNorm's running statistics are trained state
-  for a, b in zip(jax.tree.leaves(st_1.batch_stats), jax.tree.leaves(st_8.batch_stats)):
+  assert set(st_1.model_state) == {'batch_stats'}  # BatchNorm's statistics: the model's state
+  for a, b in zip(jax.tree.leaves(st_1.model_state), jax.tree.leaves(st_8.model_state)):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-  mean = st_1.batch_stats['batch_enc1']['mean']
+  mean = st_1.model_state['batch_stats']['batch_enc1']['mean']
   assert np.abs(mean).max() > 1e-3  # updated from the batches (initialised at 0)
 
 
 def test_evaluation_uses_running_statistics():
   """In inference mode an image's output does not depend on the rest of its batch."""
   config = cifar_config()
-  model = state.create_model(config)
-  variables = state.init_variables(config, model)
+  model = build.create_model(config)
+  variables = train_state.init_variables(config, model)
   variables['batch_stats'] = jax.tree.map(lambda x: x + 0.3, variables['batch_stats'])
   x = jax.random.uniform(jax.random.key(0), (4, 16, 16, 3))
   whole = model.apply(variables, x, train=False)
@@ -69,7 +72,7 @@ def test_vae_logs_reconstruction_and_kl_separately(tmp_path):
 
 def test_super_resolution_trains_and_is_scored_next_to_classic_upscalers(tmp_path):
   config = cifar_config('sr_deconv', degradation={'kind': 'downsample', 'factor': 2})
-  assert state.input_shape(config) == (1, 8, 8, 3)
+  assert build.input_shape(config) == (1, 8, 8, 3)
   result = train.train_and_evaluate(config, str(tmp_path))
   methods = [r['method'] for r in result['eval']]
   assert methods == ['nearest', 'bilinear', 'bicubic', 'sr_deconv']
@@ -81,26 +84,26 @@ def test_super_resolution_trains_and_is_scored_next_to_classic_upscalers(tmp_pat
 def test_size_checks_ask_the_model():
   with pytest.raises(UserError, match=r'sr_deconv turns 16x16x3 inputs into 32x32x3, but the '
                      r'targets are 16x16x3'):
-    state.validate(cifar_config('sr_deconv'))
+    validation.validate(cifar_config('sr_deconv'))
   with pytest.raises(UserError, match='model dual turns 99x99x1 inputs into 100x100x1'):
-    state.validate(tiny_config('dual', **{'data.image_size': (99, 99)}))
+    validation.validate(tiny_config('dual', **{'data.image_size': (99, 99)}))
 
 
 def test_ema_and_bfloat16_keep_float32_parameters(tmp_path):
   config = cifar_config(ema_decay=0.5, dtype='bfloat16')
   result = train.train_and_evaluate(config, str(tmp_path))
   assert np.isfinite(result['train']['loss'])
-  model = state.create_model(config)
-  _, _, variables = train.restore_model(config, str(tmp_path), parallel.create_mesh())
+  model = build.create_model(config)
+  variables = inference.load_model(config, str(tmp_path), parallel.create_mesh()).variables
   leaves = jax.tree.leaves(variables['params'])
   assert all(x.dtype == jnp.float32 for x in leaves)
   ckpt = checkpoints.Checkpointer(str(tmp_path))
   meta = ckpt.read_meta(ckpt.latest_step())
   ckpt.close()
   assert meta['optimizer']['ema'] is True
-  st = state.create_train_state(config, model, state.create_optimizer(config),
-                                parallel.replicated(parallel.create_mesh()))
-  restored = checkpoints.Checkpointer(str(tmp_path)).restore_train(
+  st = train_state.create_train_state(config, model, optim.create_optimizer(config),
+                                      parallel.replicated(parallel.create_mesh()))
+  restored = checkpoints.Checkpointer(str(tmp_path)).load_train_state(
       st, checkpoints.describe_state(config.model, config.optimizer, st))
   # Evaluation reads the EMA, which lags the trained parameters.
   for ema, used in zip(jax.tree.leaves(restored.ema_params), leaves):
@@ -111,7 +114,7 @@ def test_ema_and_bfloat16_keep_float32_parameters(tmp_path):
 
 def test_eval_under_another_optimizer_works_and_resuming_under_it_is_refused(tmp_path):
   train.train_and_evaluate(cifar_config(num_train_steps=2), str(tmp_path))
-  records = train.evaluate_checkpoint(cifar_config(optimizer='sgd', grad_clip_norm=1.0),
+  records = evaluate_checkpoint.run(cifar_config(optimizer='sgd', grad_clip_norm=1.0),
                                       str(tmp_path))
   assert {r['method'] for r in records} == {'input', 'cifar_model_b_small'}
   with pytest.raises(UserError, match=r"trained with optimizer 'adam', but the config asks for "
@@ -136,7 +139,7 @@ def test_loss_names_weights_and_model_terms():
   with pytest.raises(losses.LossError, match="cannot read the term '2x'"):
     losses.Objective.parse('mse+2x', 'linear')
   with pytest.raises(UserError, match='unknown loss term.*kl'):
-    state.validate(cifar_config(loss='mse+kl'))
+    validation.validate(cifar_config(loss='mse+kl'))
   ssim, _ = losses.Objective.parse('ssim', 'linear')(target + 0.25, target + 0.25)
   assert float(ssim) == pytest.approx(0.0, abs=1e-6)
 
@@ -145,5 +148,30 @@ def test_checkpoint_of_another_architecture_is_refused(tmp_path):
   train.train_and_evaluate(cifar_config(num_train_steps=2), str(tmp_path))
   with pytest.raises(UserError, match=r"model 'cifar_model_b_small' \(5,539 parameters\).*"
                      r"'cifar_model_c' \(80,515 parameters\)"):
-    train.evaluate_checkpoint(cifar_config('cifar_model_c'), str(tmp_path))
+    evaluate_checkpoint.run(cifar_config('cifar_model_c'), str(tmp_path))
   assert evaluate.reference_method([{'degradation': 'd', 'method': 'bicubic'}], 'd') == 'bicubic'
+
+
+class _Counting(nn.Module):
+  """A family whose state collection has a name of its own: it counts the images it trained on."""
+  output_activation: str = 'sigmoid'
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    seen = self.variable('counters', 'images', lambda: jnp.zeros((), jnp.float32))
+    if train and not self.is_initializing():
+      seen.value += x.shape[0]
+    return nn.Conv(x.shape[-1], (3, 3), padding='SAME')(x)
+
+
+def test_a_family_with_a_state_collection_of_its_own_trains_saves_and_resumes(tmp_path,
+                                                                               monkeypatch):
+  """No trainer, evaluator or checkpoint code names the collection: the contract carries it."""
+  monkeypatch.setitem(MODELS, 'counting', _Counting)
+  fields = {'data.image_size': (16, 16), 'loss': 'mse'}
+  train.train_and_evaluate(tiny_config('counting', num_train_steps=2, **fields), str(tmp_path))
+  train.train_and_evaluate(tiny_config('counting', **fields), str(tmp_path))  # resumes at 2
+  loaded = inference.load_model(tiny_config('counting', **fields), str(tmp_path),
+                                parallel.create_mesh())
+  assert loaded.step == 4
+  assert float(loaded.variables['counters']['images']) == 4 * 8  # four steps of batch 8

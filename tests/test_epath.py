@@ -9,7 +9,7 @@ import pytest
 from etils import epath
 from PIL import Image
 
-from aedenoise import checkpoints, degrade_files, paths, restore, train, writers
+from aedenoise import checkpoints, degrade_files, evaluate_checkpoint, paths, restore, train, writers
 from aedenoise import workdir as workdir_lib
 from aedenoise.errors import UserError
 from conftest import tiny_config
@@ -52,7 +52,7 @@ def test_train_resume_eval_and_restore_in_a_bucket(bucket, tmp_path):
 
   # The newest checkpoint, damaged in the bucket, is moved aside there; eval uses the previous.
   (run / 'checkpoints' / '4' / 'meta' / 'metadata').unlink()
-  records = train.evaluate_checkpoint(tiny_config(), RUN)
+  records = evaluate_checkpoint.run(tiny_config(), RUN)
   assert epath.Path(f'{RUN}/checkpoints/4.damaged').is_dir()
   assert json.loads(epath.Path(f'{RUN}/eval/builtin_skimage_step2.json').read_text()) == records
 

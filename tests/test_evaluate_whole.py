@@ -6,7 +6,7 @@ from PIL import Image
 
 from conftest import tiny_config
 
-from aedenoise import train
+from aedenoise import evaluate_checkpoint, train
 from aedenoise.errors import UserError
 
 
@@ -23,11 +23,11 @@ def test_whole_images_of_mixed_sizes_are_scored(tmp_path):
   config.eval.whole_images = True
   config.eval.baselines = 'tv'
   config.eval.baseline_cache = str(tmp_path / 'cache')
-  records = train.evaluate_checkpoint(config, str(tmp_path / 'w'))
+  records = evaluate_checkpoint.run(config, str(tmp_path / 'w'))
   assert [r['method'] for r in records] == ['input', 'tv', 'single']
   assert all(r['images'] == 3 for r in records) and 'gain' in records[-1]
   footer = (tmp_path / 'w' / 'eval' / 'folder_photos_step2_whole.md').read_text()
   assert 'Scored on whole images' in footer and '8-bit quantised' in footer
   config.data.eval = 'builtin:skimage'
   with pytest.raises(UserError, match='folder'):
-    train.evaluate_checkpoint(config, str(tmp_path / 'w'))
+    evaluate_checkpoint.run(config, str(tmp_path / 'w'))

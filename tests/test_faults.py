@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import input_pipeline
-from aedenoise import checkpoints, degrade_files, parallel, state, train
+from aedenoise import build, checkpoints, degrade_files, optim, parallel, step, train, train_state, validation
 from aedenoise import workdir as workdir_lib
 from aedenoise.errors import Interrupted, UserError
 from aedenoise.writers import read_jsonl
@@ -34,20 +34,20 @@ from input_pipeline import images as image_io
     ('keep_checkpoints', -1, 'keep_checkpoints = -1'),
     ('data.num_eval', -1, 'data.num_eval = -1'),
     ('warmup_steps', -5, 'warmup_steps = -5'),
-    ('data.train_split', 'train', 'the built-in source builtin:dead_leaves has no splits'),
+    ('data.train_split', 'train', 'the source builtin:dead_leaves has no splits'),
     ('learning_rate', float('nan'), 'learning_rate = nan: must be a finite number'),
 ])
 def test_config_values_are_checked_before_anything_runs(field, value, message):
   with pytest.raises(UserError, match=message.replace('(', r'\(').replace(')', r'\)')) as info:
-    state.validate(tiny_config(**{field: value}))
+    validation.validate(tiny_config(**{field: value}))
   assert len(str(info.value).splitlines()) == 1
 
 
 def test_infinite_degradation_parameters_are_refused():
   config = tiny_config()
   config.degradation.options.gaussian.sigma = (1e999, 1e999)
-  with pytest.raises(Exception, match='sigma range must be finite'):
-    state.validate(config)
+  with pytest.raises(UserError, match='sigma range must be finite'):
+    validation.validate(config)
 
 
 def _train(workdir, **overrides):
@@ -62,13 +62,13 @@ def _losses(workdir):
 def test_refused_runs_write_nothing(tmp_path):
   with pytest.raises(UserError, match='keep_checkpoints'):
     _train(tmp_path / 'a', keep_checkpoints=0)
-  with pytest.raises(Exception, match='folder not found'):
+  with pytest.raises(UserError, match='folder not found'):
     _train(tmp_path / 'b', **{'data.train': f'folder:{tmp_path / "missing"}'})
   assert not (tmp_path / 'a').exists() and not (tmp_path / 'b').exists()
   # A refused launch into an existing workdir leaves its config.json as it was.
   _train(tmp_path / 'c', num_train_steps=2)
   before = (tmp_path / 'c' / 'config.json').read_text()
-  with pytest.raises(Exception, match='folder not found'):
+  with pytest.raises(UserError, match='folder not found'):
     _train(tmp_path / 'c', **{'data.eval': f'folder:{tmp_path / "missing"}'})
   assert (tmp_path / 'c' / 'config.json').read_text() == before
 
@@ -115,11 +115,12 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path, how, c
   shutil.copytree(finished_run, tmp_path / 'w')
   _damage(str(tmp_path / 'w' / 'checkpoints' / '4'), how)
   config = tiny_config()
-  model = state.create_model(config)
-  st = state.create_train_state(config, model, state.create_optimizer(config),
-                                parallel.replicated(parallel.create_mesh()))
+  model = build.create_model(config)
+  st = train_state.create_train_state(config, model, optim.create_optimizer(config),
+                                      parallel.replicated(parallel.create_mesh()))
   ckpt = checkpoints.Checkpointer(str(tmp_path / 'w'))
-  restored = ckpt.restore_train(st, checkpoints.describe_state(config.model, config.optimizer, st))
+  restored = ckpt.load_train_state(
+      st, checkpoints.describe_state(config.model, config.optimizer, st))
   ckpt.close()
   assert int(restored.step) == 2
   assert 'checkpoint 4 in' in caplog.text and 'damaged' in caplog.text
@@ -131,7 +132,7 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path, how, c
 
 def test_checkpoints_hold_the_data_state_and_resume_without_it(tmp_path, finished_run):
   ckpt = checkpoints.Checkpointer(str(finished_run))
-  saved = ckpt.restore_data(4)
+  saved = ckpt.load_data_state(4)
   ckpt.close()
   assert saved['step'] == 4 and saved['origin'] + saved['grain']['next_index'] == 4
   # A checkpoint from before the data state was saved resumes the data at its step.
@@ -139,7 +140,7 @@ def test_checkpoints_hold_the_data_state_and_resume_without_it(tmp_path, finishe
   shutil.rmtree(tmp_path / 'w' / 'checkpoints' / '4')
   shutil.rmtree(tmp_path / 'w' / 'checkpoints' / '2' / 'data')
   ckpt = checkpoints.Checkpointer(str(tmp_path / 'w'))
-  assert ckpt.restore_data(2) is None
+  assert ckpt.load_data_state(2) is None
   ckpt.close()
   _train(tmp_path / 'w')
   assert _losses(tmp_path / 'w') == _losses(finished_run)
@@ -270,7 +271,7 @@ def test_only_a_real_multi_process_environment_starts_jax_distributed():
 def test_scalar_override_of_a_range_and_eval_from_the_workdirs_config(tmp_path):
   config = tiny_config(num_train_steps=2)
   config.degradation.options.gaussian.sigma = (0.1,)  # what --config...sigma=0.1 gives
-  state.validate(config)
+  validation.validate(config)
   train.train_and_evaluate(config, str(tmp_path))
   result = subprocess.run([sys.executable, 'main.py', '--mode=eval', f'--workdir={tmp_path}'],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)

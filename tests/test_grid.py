@@ -12,7 +12,6 @@ from PIL import Image
 
 from aedenoise import grid, train, writers
 from aedenoise.errors import UserError
-from aedenoise import models
 from configs import mnist_dae
 from tests.conftest import ROOT
 
@@ -76,7 +75,7 @@ def test_grid_trains_resumes_skips_and_writes_figures_and_table(tmp_path, data, 
 
 
 def test_models_flag():
-  assert grid.select_models('') == list(models.mnist_dae.specs())
+  assert grid.select_models('') == list(grid.RUNS)
   assert grid.select_models('d5_l8, mnist_dae_d1_l13') == ['mnist_dae_d5_l8', 'mnist_dae_d1_l13']
   with pytest.raises(UserError, match="unknown model 'd2_l4'"):
     grid.select_models('d2_l4')

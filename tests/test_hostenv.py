@@ -5,12 +5,12 @@ import sys
 
 import pytest
 
-from aedenoise import hostenv
+from aedenoise.cpu import hostenv
 from conftest import ROOT
 
 # Prints the GLIBC_TUNABLES that children of the process would inherit.
 SCRIPT = ('import os, sys; sys.path.insert(0, sys.argv[1]); print("start", flush=True); '
-          'from aedenoise import hostenv; hostenv.use_huge_pages(); '
+          'from aedenoise.cpu import hostenv; hostenv.use_huge_pages(); '
           'print(os.getpid(), hostenv.huge_pages_enabled(), '
           'repr(os.environ.get("GLIBC_TUNABLES")), sys.argv[2])')
 

@@ -14,7 +14,9 @@ from configs import default
 from input_pipeline import images as image_io
 from input_pipeline import pairs, preprocess
 from input_pipeline.loader import CachedSource, TrainBatches
-from input_pipeline.sources import FolderSource, SourceError, open_source, split_files
+from input_pipeline.errors import SourceError
+from input_pipeline.folders import FolderSource, split_files
+from input_pipeline.sources import open_source
 
 
 def data_config(**overrides) -> ml_collections.ConfigDict:

@@ -12,7 +12,8 @@ import types
 import numpy as np
 import pytest
 
-from aedenoise import cli, launch
+from aedenoise import cli
+from aedenoise.cpu import launch
 from aedenoise.errors import UserError
 from conftest import ROOT
 

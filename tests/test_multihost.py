@@ -74,7 +74,7 @@ def test_two_processes_match_one_process_on_a_mixed_folder(tmp_path):
 
 
 def test_empty_folder_exits_with_one_error_line_before_training(tmp_path):
-  # Every SourceError/DataError takes this path (cli.USER_ERRORS); the unit tests cover the messages.
+  # Every SourceError/DataError takes this path (UserError); the unit tests cover the messages.
   (tmp_path / 'empty').mkdir()
   proc = _main([f'--config.data.train=folder:{tmp_path / "empty"}'], tmp_path / 'run', devices=1)
   output = proc.communicate(timeout=TIMEOUT)[0]

@@ -6,15 +6,16 @@ from PIL import Image
 
 from conftest import tiny_config
 
-from aedenoise import losses, parallel, restore, state, tiling, train
+from aedenoise import build, inference, parallel, restore, tiling, train, train_state
+from aedenoise.models import contract
 from aedenoise.errors import UserError
 
 
 def _restorer(config_module, tile, overlap, arg='quick'):
   config = config_module.get_config(arg)
-  model = state.create_model(config)
-  variables = state.init_variables(config, model)
-  return model, variables, restore.Restorer(model, variables, config, parallel.create_mesh(),
+  model = build.create_model(config)
+  variables = train_state.init_variables(config, model)
+  return model, variables, inference.Restorer(model, variables, config, parallel.create_mesh(),
                                             tile, overlap, batch_size=8)
 
 
@@ -36,7 +37,7 @@ def test_tiled_equals_whole_image_for_a_fully_convolutional_model():
   assert r.geometry.fixed is None and r.geometry.multiple == 4
   image = np.random.default_rng(1).random((64, 96, 3)).astype(np.float32)
   tiled = r.restore([image])[0]
-  whole = losses.ACTIVATIONS[model.output_activation](model.apply(variables, image[None],
+  whole = contract.ACTIVATIONS[model.output_activation](model.apply(variables, image[None],
                                                                    train=False))[0]
   assert len(tiling.plan(image, r.tile, r.overlap, 4).offsets) > 1
   assert np.abs(tiled - np.asarray(whole)).max() <= 1 / 255

@@ -10,7 +10,9 @@ import pytest
 import input_pipeline
 from configs import default
 from input_pipeline.loader import TrainBatches
-from input_pipeline.sources import SourceError, Subset, open_source
+from input_pipeline.errors import SourceError
+from input_pipeline.folders import Subset
+from input_pipeline.sources import open_source
 from conftest import ROOT, shared_dataset
 
 tfds = pytest.importorskip('tensorflow_datasets')

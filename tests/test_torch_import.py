@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aedenoise import torch_import
-from aedenoise.models import image_quality
+from aedenoise import degrade_files, evaluate_checkpoint, importing, torch_import
+from aedenoise.models import image_quality, layers
 from aedenoise.models import MODELS as STUDY_MODELS
 from conftest import SHARED_DATA, shared_dataset
 
@@ -147,11 +147,11 @@ def test_imported_weights_reproduce_the_authors_pytorch_model(name, conv_impl):
   net.eval()
   with torch.no_grad():
     expected = net(torch.from_numpy(images.transpose(0, 3, 1, 2))).numpy().transpose(0, 2, 3, 1)
-  model = STUDY_MODELS[model_name](conv_impl=conv_impl)
+  model = STUDY_MODELS[model_name]()
   variables = torch_import.to_flax_variables(torch_import.load_state_dict(path), model,
                                              images.shape)
   assert set(variables) == {'params', 'batch_stats'}
-  got = jax.nn.sigmoid(jax.jit(model.apply)(variables, images))
+  got = jax.nn.sigmoid(jax.jit(layers.traced_with(conv_impl, model.apply))(variables, images))
   assert got.shape == (20, 32, 32, 3)
   np.testing.assert_allclose(np.asarray(got), expected, rtol=0, atol=1e-5)
 
@@ -168,10 +168,11 @@ def test_deconv_sr_net_matches_torch_with_ported_random_weights():
   with torch.no_grad():
     expected = net(torch.from_numpy(x.transpose(0, 3, 1, 2))).numpy().transpose(0, 2, 3, 1)
   state = {k: v.numpy() for k, v in net.state_dict().items()}
-  for conv_impl in ('lax', 'matmul'):
-    model = STUDY_MODELS['sr_deconv'](conv_impl=conv_impl)
-    variables = torch_import.to_flax_variables(state, model, x.shape)
-    got = model.apply(variables, x)
+  model = STUDY_MODELS['sr_deconv']()
+  variables = torch_import.to_flax_variables(state, model, x.shape)
+  for conv_impl in layers.IMPLS:
+    with layers.using(conv_impl):
+      got = model.apply(variables, x)
     assert got.shape == expected.shape == (2, 14, 18, 3)
     np.testing.assert_allclose(np.asarray(got), expected, rtol=0, atol=1e-5)
 
@@ -232,8 +233,6 @@ def test_resnet_sr_net_matches_torch_with_ported_random_weights():
 def test_import_mode_then_eval_on_pairs_gives_the_pytorch_psnr(tmp_path):
   """--mode=import writes a checkpoint that --mode=eval scores like the author's own model."""
   torch = pytest.importorskip('torch', reason='torch is optional: needed only for this check')
-  from aedenoise import degrade_files, importing, train  # pylint: disable=g-import-not-at-top
-  from configs import cifar_model_c  # pylint: disable=g-import-not-at-top
   path = _checkpoint('38.pt')
   clean_dir = os.path.join(shared_dataset('cifar10_lossless'), 'test')
   noisy_dir = str(tmp_path / 'noisy')
@@ -244,7 +243,7 @@ def test_import_mode_then_eval_on_pairs_gives_the_pytorch_psnr(tmp_path):
   config.eval.batch_size = 8
   workdir = str(tmp_path / 'imported')
   importing.import_torch_weights(config, workdir, path)
-  records = train.evaluate_checkpoint(config, workdir)
+  records = evaluate_checkpoint.run(config, workdir)
   ours = next(r for r in records if r['method'] == 'cifar_model_c')
 
   net = _author_net(torch, 32, 64)

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from aedenoise.degradations import blur, noise, resize, tone
+from aedenoise.errors import UserError
 
 REGISTRY: dict[str, Callable[..., jax.Array]] = {
     # Noise (noise.py)
@@ -53,7 +54,7 @@ COMPOSITIONS = ('one_of', 'sequence')
 Degrade = Callable[[jax.Array, jax.Array], jax.Array]
 
 
-class DegradationError(ValueError):
+class DegradationError(UserError, ValueError):
   """A spec that cannot be built; the message names the offending entry."""
 
 

@@ -1,25 +1,16 @@
-"""Model registry: a plain dict from name to a module constructor (keyword arguments -> nn.Module).
+"""Model registry: a plain dict from name to a module constructor; `config.model_kwargs` are its
+keyword arguments (`MODELS[config.model](**config.model_kwargs)`).
 
-The contract every model keeps, so that the trainer and the evaluator know nothing of families:
-
-* `model(x, train=False)` maps a degraded NHWC batch in [0, 1] to the pre-activation of its last
-  layer, at the target's size (a super-resolution net gets a smaller input than its target);
-  `output_activation` ('sigmoid' or 'linear') names the activation, so losses can use the stable
-  form (BCE from logits) and predictions apply it;
-* `train=True` is passed while training: BatchNorm then uses and updates batch statistics (the
-  `batch_stats` collection), dropout draws from the 'dropout' rng and sampling from 'sample';
-  otherwise running statistics are used and sampling takes its mean;
-* a model may add loss terms with `self.sow('losses', name, per_image_values)` (the VAE's 'kl'),
-  which a config's loss can name (aedenoise/losses.py);
-* `conv_impl` chooses how convolutions are computed (layers.py); the parameters do not depend on it.
+Every model keeps the contract of `aedenoise/models/contract.py`. A new family is a model file, a
+config and one line here.
 """
 import functools
 
 from aedenoise.models import cifar_autoencoders as cifar
 from aedenoise.models import image_quality as iq
-from aedenoise.models import mnist_dae
-from aedenoise.models.sidd_linear import SiddLinearAutoEncoder
 from aedenoise.models.dual_autoencoders import DualAutoEncoder
+from aedenoise.models.mnist_dae import MnistDenoisingAutoEncoder
+from aedenoise.models.sidd_linear import SiddLinearAutoEncoder
 
 MODELS = {
     # Khandelwal & Sharma 2023, dual autoencoders (100x100 gray faces).
@@ -36,13 +27,12 @@ MODELS = {
     'cifar_model_b_small': functools.partial(cifar.CifarAutoEncoder, plan=cifar.MODEL_B_SMALL),
     'cifar_model_c': functools.partial(cifar.CifarAutoEncoder, plan=cifar.MODEL_C),
     # Krzak et al. 2022, image quality: CIFAR-10 denoisers and super-resolution nets (x2, x4).
-    'cifar_pool_ae': functools.partial(iq.PoolingAutoEncoder),
-    'cifar_vae': functools.partial(iq.VariationalAutoEncoder),
-    'sr_deconv': functools.partial(iq.DeconvSuperResolution),
-    'sr_resnet': functools.partial(iq.ResNetSuperResolution),
+    'cifar_pool_ae': iq.PoolingAutoEncoder,
+    'cifar_vae': iq.VariationalAutoEncoder,
+    'sr_deconv': iq.DeconvSuperResolution,
+    'sr_resnet': iq.ResNetSuperResolution,
     # Khan et al. 2021, linear conv autoencoder for real (SIDD) noise (256x256x3).
-    'sidd_linear_ae': functools.partial(SiddLinearAutoEncoder),
-    # Lalaj, MNIST denoising autoencoders, depth {1, 3, 5} x latent {13, 8, 5} (28x28x1).
-    **{name: functools.partial(mnist_dae.MnistDenoisingAutoEncoder, **spec)
-       for name, spec in mnist_dae.specs().items()},
+    'sidd_linear_ae': SiddLinearAutoEncoder,
+    # Lalaj, MNIST denoising autoencoders: model_kwargs depth {1, 3, 5} x latent {13, 8, 5}.
+    'mnist_dae': MnistDenoisingAutoEncoder,
 }

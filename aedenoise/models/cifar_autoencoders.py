@@ -31,24 +31,27 @@ _KINDS = {
     'convt': (True, 3, 1, 1),
 }
 
-Plan = Tuple[Tuple[str, int], ...]
+LayerPlan = Tuple[Tuple[str, int], ...]
 
 # Fig. 3, no BatchNorm: 32 -> 16 -> 8 -> 4 (4x4x8 bottleneck) -> 32. 95,307 parameters.
-MODEL_A: Plan = (('conv', 64), ('down', 64), ('conv', 32), ('down', 32), ('conv', 16),
-                 ('down', 16), ('conv', 8),
-                 ('convt', 16), ('up', 16), ('convt', 32), ('up', 32), ('convt', 64), ('up', 64),
-                 ('convt', 3))
+MODEL_A: LayerPlan = (
+    ('conv', 64), ('down', 64), ('conv', 32), ('down', 32), ('conv', 16), ('down', 16),
+    ('conv', 8),
+    ('convt', 16), ('up', 16), ('convt', 32), ('up', 32), ('convt', 64), ('up', 64), ('convt', 3))
 # Fig. 5 as printed (2x2x64 bottleneck). 93,587 parameters with BatchNorm.
-MODEL_B: Plan = (('conv', 8), ('down', 8), ('conv', 16), ('down', 16), ('conv', 32), ('down', 32),
-                 ('conv', 64), ('down', 64),
-                 ('up', 64), ('convt', 32), ('up', 32), ('convt', 16), ('up', 16), ('convt', 8),
-                 ('up', 8), ('convt', 3))
+MODEL_B: LayerPlan = (
+    ('conv', 8), ('down', 8), ('conv', 16), ('down', 16), ('conv', 32), ('down', 32),
+    ('conv', 64), ('down', 64),
+    ('up', 64), ('convt', 32), ('up', 32), ('convt', 16), ('up', 16), ('convt', 8), ('up', 8),
+    ('convt', 3))
 # Model-B as trained for the reported results (`model_b.py`, checkpoint 35.pt). 5,539 parameters.
-MODEL_B_SMALL: Plan = (('conv', 8), ('down', 8), ('conv', 16), ('down', 16),
-                       ('up', 16), ('convt', 8), ('up', 8), ('convt', 3))
+MODEL_B_SMALL: LayerPlan = (
+    ('conv', 8), ('down', 8), ('conv', 16), ('down', 16),
+    ('up', 16), ('convt', 8), ('up', 8), ('convt', 3))
 # Fig. 6, the final model (`model_c.py`, checkpoints 37.pt and 38.pt). 80,515 parameters.
-MODEL_C: Plan = (('conv', 32), ('down', 32), ('conv', 64), ('down', 64),
-                 ('up', 64), ('convt', 32), ('up', 32), ('convt', 3))
+MODEL_C: LayerPlan = (
+    ('conv', 32), ('down', 32), ('conv', 64), ('down', 64),
+    ('up', 64), ('convt', 32), ('up', 32), ('convt', 3))
 
 
 class CifarAutoEncoder(nn.Module):
@@ -58,12 +61,10 @@ class CifarAutoEncoder(nn.Module):
     plan: (kind, output channels) per layer, kinds as in the module docstring; the last layer is
       the output layer (transposed, no BatchNorm, no ReLU).
     batch_norm: BatchNorm2d after every hidden layer (Models B and C; not Model-A).
-    conv_impl: 'lax' or 'matmul', see `layers`.
     output_activation: what the trainer applies to the returned pre-activation.
   """
   plan: Sequence[Tuple[str, int]] = MODEL_C
   batch_norm: bool = True
-  conv_impl: str = 'lax'
   output_activation: str = 'sigmoid'
 
   @nn.compact
@@ -79,7 +80,7 @@ class CifarAutoEncoder(nn.Module):
       else:
         n_enc += 1
         name, make = f'enc{n_enc}', torch_layers.conv
-      x = make(features, kernel, stride, padding, impl=self.conv_impl, name=name)(x)
+      x = make(features, kernel, stride, padding, name=name)(x)
       if i == len(self.plan) - 1:
         return x
       if self.batch_norm:

@@ -10,8 +10,6 @@ depthwise-separable ones; transposed convolutions stay ordinary. Input 100x100x1
 """
 from __future__ import annotations
 
-import functools
-
 import flax.linen as nn
 import jax.numpy as jnp
 
@@ -29,7 +27,6 @@ class DualAutoEncoder(nn.Module):
   dual: bool = False
   skips: bool = False
   separable: bool = False
-  conv_impl: str = 'lax'
   output_activation: str = 'sigmoid'
 
   @nn.compact
@@ -37,8 +34,8 @@ class DualAutoEncoder(nn.Module):
     del train  # no dropout or normalisation
     if self.skips and not self.dual:
       raise ValueError('skip connections join the two autoencoders of the dual model')
-    conv = functools.partial(SeparableConv if self.separable else Conv, impl=self.conv_impl)
-    convt = functools.partial(ConvTranspose, impl=self.conv_impl)
+    conv = SeparableConv if self.separable else Conv
+    convt = ConvTranspose
     relu = nn.relu
 
     # Autoencoder 1: 100 -> 98 -> 48 -> 23 (bottleneck) -> 47 -> 95 -> 100.

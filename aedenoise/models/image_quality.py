@@ -13,21 +13,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from aedenoise.models import contract
 from aedenoise.models import torch_layers as tl
 
 
 class PoolingAutoEncoder(nn.Module):
   """Denoising conv AE (23,659 parameters): every conv k4 s2 p1, a max pool and a nearest x2
   upsampling around a 2x2x8 bottleneck (for 32x32 inputs)."""
-  conv_impl: str = 'lax'
   output_activation: str = 'sigmoid'
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     del train  # no dropout or normalisation
     channels = x.shape[-1]
-    conv = lambda f: tl.conv(f, 4, 2, 1, impl=self.conv_impl)
-    convt = lambda f: tl.conv_transpose(f, 4, 2, 1, impl=self.conv_impl)
+    conv = lambda f: tl.conv(f, 4, 2, 1)
+    convt = lambda f: tl.conv_transpose(f, 4, 2, 1)
     x = nn.relu(conv(32)(x))
     x = nn.max_pool(x, (2, 2), (2, 2))
     x = nn.relu(conv(16)(x))
@@ -42,7 +42,7 @@ class VariationalAutoEncoder(nn.Module):
   """The CIFAR-10 VAE (522,519 parameters for 32x32x3 and 10 latent dimensions).
 
   Records its KL divergence to N(0, I) per image (summed over latent dimensions, shape [B]) as
-  `sow('losses', 'kl', ...)`; the trainer adds it to the reconstruction loss. z = mu in eval mode.
+  the loss term 'kl' (`sow`); the trainer adds it to the reconstruction loss. z = mu in eval mode.
 
   The flatten between the encoder and the latent layers is in H, W, C order (natural for NHWC);
   torch flattens C, H, W, so porting torch's fc_mu/fc_logvar/fc weights would need their 8192
@@ -50,29 +50,28 @@ class VariationalAutoEncoder(nn.Module):
   """
   latent_dims: int = 10
   capacity: int = 64
-  conv_impl: str = 'lax'
   output_activation: str = 'sigmoid'
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     c = self.capacity
     channels = x.shape[-1]
-    h = nn.relu(tl.conv(c, 4, 2, 1, impl=self.conv_impl, name='conv1')(x))
-    h = nn.relu(tl.conv(2 * c, 4, 2, 1, impl=self.conv_impl, name='conv2')(h))
+    h = nn.relu(tl.conv(c, 4, 2, 1, name='conv1')(x))
+    h = nn.relu(tl.conv(2 * c, 4, 2, 1, name='conv2')(h))
     feature_shape = h.shape[1:]
     h = h.reshape(h.shape[0], -1)
     mu = tl.dense(self.latent_dims, name='fc_mu')(h)
     logvar = tl.dense(self.latent_dims, name='fc_logvar')(h)
     kl = -0.5 * jnp.sum(1 + logvar - mu ** 2 - jnp.exp(logvar), axis=-1)
-    self.sow('losses', 'kl', kl)
+    self.sow(contract.LOSSES, 'kl', kl)
     z = mu
     if train:
-      eps = jax.random.normal(self.make_rng('sample'), mu.shape, mu.dtype)
+      eps = jax.random.normal(self.make_rng(contract.SAMPLE), mu.shape, mu.dtype)
       z = mu + eps * jnp.exp(0.5 * logvar)
     h = tl.dense(int(np.prod(feature_shape)), name='fc')(z)
     h = h.reshape((-1,) + tuple(feature_shape))
-    h = nn.relu(tl.conv_transpose(c, 4, 2, 1, impl=self.conv_impl, name='conv2_t')(h))
-    return tl.conv_transpose(channels, 4, 2, 1, impl=self.conv_impl, name='conv1_t')(h)
+    h = nn.relu(tl.conv_transpose(c, 4, 2, 1, name='conv2_t')(h))
+    return tl.conv_transpose(channels, 4, 2, 1, name='conv1_t')(h)
 
 
 class DeconvSuperResolution(nn.Module):
@@ -80,16 +79,15 @@ class DeconvSuperResolution(nn.Module):
 
   torch sizes (H - 1) * s - 2p + k: k3 s1 p1 keeps H, k3 s2 p1 gives 2H - 1, k4 s1 p1 adds one.
   """
-  conv_impl: str = 'lax'
   output_activation: str = 'sigmoid'
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     del train
     channels = x.shape[-1]
-    x = nn.relu(tl.conv_transpose(10, 3, 1, 1, impl=self.conv_impl)(x))
-    x = nn.relu(tl.conv_transpose(20, 3, 2, 1, impl=self.conv_impl)(x))
-    return tl.conv_transpose(channels, 4, 1, 1, impl=self.conv_impl)(x)
+    x = nn.relu(tl.conv_transpose(10, 3, 1, 1)(x))
+    x = nn.relu(tl.conv_transpose(20, 3, 2, 1)(x))
+    return tl.conv_transpose(channels, 4, 1, 1)(x)
 
 
 def align_corners_matrix(n_in: int, n_out: int) -> np.ndarray:
@@ -133,16 +131,16 @@ class ConvBlock(nn.Module):
   features: int
   prelu: bool
   dropout_rate: float
-  conv_impl: str
 
   @nn.compact
   def __call__(self, x, train: bool):
     x = tl.batch_norm(train)(x)
     if self.prelu:
       x = nn.PReLU(negative_slope_init=0.25)(x)
-    x = tl.conv(self.features, 3, 1, 1, impl=self.conv_impl)(x)
-    x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
-    x = tl.conv(self.features, 3, 1, 1, impl=self.conv_impl)(x)
+    x = tl.conv(self.features, 3, 1, 1)(x)
+    x = nn.Dropout(self.dropout_rate, deterministic=not train,
+                   rng_collection=contract.DROPOUT)(x)
+    x = tl.conv(self.features, 3, 1, 1)(x)
     if self.prelu:
       x = nn.PReLU(negative_slope_init=0.25)(x)
     return x
@@ -156,16 +154,15 @@ class ResNetSuperResolution(nn.Module):
   features: int = 64
   num_blocks: int = 2
   dropout_rate: float = 0.1
-  conv_impl: str = 'lax'
   output_activation: str = 'linear'
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     channels = x.shape[-1]
     x = upsample_bilinear_align_corners(x, self.scale)
-    x = tl.conv(self.features, 3, 1, 1, impl=self.conv_impl)(x)
-    block = lambda prelu, name: ConvBlock(self.features, prelu, self.dropout_rate, self.conv_impl,
+    x = tl.conv(self.features, 3, 1, 1)(x)
+    block = lambda prelu, name: ConvBlock(self.features, prelu, self.dropout_rate,
                                           name=name)
     for i in range(1, self.num_blocks + 1):
       x = x + block(False, f'res{i}_b')(block(True, f'res{i}_a')(x, train), train)
-    return tl.conv(channels, 3, 1, 1, impl=self.conv_impl)(x)
+    return tl.conv(channels, 3, 1, 1)(x)

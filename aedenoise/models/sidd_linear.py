@@ -7,9 +7,10 @@ activation, so the network is one linear operator (plus biases) with a global re
 output = input + f(input). A faithful port must stay linear (tests/test_sidd_mnist_models.py checks
 superposition), and must pad like Keras' `padding="same"`: with the even (k=2) kernels of four
 layers, TF pads the extra row/column on the bottom/right of a convolution's input, which is also
-what `lax` gives for 'SAME' (tests check both `layers` impls against explicit padding). A Keras
-transposed convolution is the gradient of such a convolution; `layers.ConvTranspose` with 'SAME'
-is the same operator with the kernel stored flipped, so the function space is the same.
+what `lax` gives for 'SAME' (tests check both convolution implementations against explicit
+padding). A Keras transposed convolution is the gradient of such a convolution;
+`layers.ConvTranspose` with 'SAME' is the same operator with the kernel stored flipped, so the
+function space is the same.
 
 All layers have stride 1, so the model is fully convolutional: it restores images of any size
 (the study resized to 256x256x3). 3,023,235 parameters.
@@ -39,10 +40,8 @@ class SiddLinearAutoEncoder(nn.Module):
   skips and output = input + last layer; returns that output (the trainer applies nothing).
 
   Attributes:
-    conv_impl: 'lax' or 'matmul', see `layers`.
     output_activation: 'linear': the output is the restored image itself.
   """
-  conv_impl: str = 'lax'
   output_activation: str = 'linear'
 
   @nn.compact
@@ -50,12 +49,11 @@ class SiddLinearAutoEncoder(nn.Module):
     del train  # no BatchNorm, no dropout
     saved, y = {}, x
     for name, features, k in ENCODER:
-      y = saved[name] = layers.Conv(features, (k, k), padding='SAME', impl=self.conv_impl,
-                                    name=name)(y)
+      y = saved[name] = layers.Conv(features, (k, k), padding='SAME', name=name)(y)
     for name, features, k in DECODER:
-      y = layers.ConvTranspose(features, (k, k), padding='SAME', impl=self.conv_impl, name=name)(y)
+      y = layers.ConvTranspose(features, (k, k), padding='SAME', name=name)(y)
       if name in SKIPS:
         y = y + saved[SKIPS[name]]
-    y = layers.ConvTranspose(x.shape[-1], (3, 3), padding='SAME', impl=self.conv_impl,
+    y = layers.ConvTranspose(x.shape[-1], (3, 3), padding='SAME',
                              kernel_init=nn.initializers.zeros_init(), name='deconv_1')(y)
     return x + y

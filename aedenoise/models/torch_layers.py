@@ -36,7 +36,7 @@ def torch_uniform(fan_in: int) -> nn.initializers.Initializer:
   return init
 
 
-def conv(features: int, kernel: int, stride: int = 1, padding: int = 0, *, impl: str,
+def conv(features: int, kernel: int, stride: int = 1, padding: int = 0, *,
          name: str | None = None) -> Callable[[jax.Array], jax.Array]:
   """torch `Conv2d(in, features, kernel, stride, padding)` (bias on), applied to x.
 
@@ -45,12 +45,12 @@ def conv(features: int, kernel: int, stride: int = 1, padding: int = 0, *, impl:
   def apply(x):
     init = torch_uniform(x.shape[-1] * kernel * kernel)
     return layers.Conv(features, (kernel, kernel), (stride, stride),
-                       ((padding, padding), (padding, padding)), impl=impl, name=name,
+                       ((padding, padding), (padding, padding)), name=name,
                        kernel_init=init, bias_init=init)(x)
   return apply
 
 
-def conv_transpose(features: int, kernel: int, stride: int = 1, padding: int = 0, *, impl: str,
+def conv_transpose(features: int, kernel: int, stride: int = 1, padding: int = 0, *,
                    name: str | None = None) -> layers.ConvTranspose:
   """torch `ConvTranspose2d(in, features, kernel, stride, padding)` (bias on, output_padding 0)."""
   if padding > kernel - 1:
@@ -58,7 +58,7 @@ def conv_transpose(features: int, kernel: int, stride: int = 1, padding: int = 0
   pad = kernel - 1 - padding
   init = torch_uniform(features * kernel * kernel)
   return layers.ConvTranspose(features, (kernel, kernel), (stride, stride),
-                              ((pad, pad), (pad, pad)), impl=impl, name=name,
+                              ((pad, pad), (pad, pad)), name=name,
                               kernel_init=init, bias_init=init)
 
 

@@ -1,18 +1,21 @@
-"""Checks of every plain config field: type, range, or the allowed values, before anything runs.
+"""`validate(config)`: everything that would make a run fail, found before it writes anything.
 
-Each problem is one line naming the field, the value and what is allowed; `check_fields` raises
-one UserError with all of them. Fields with structure of their own are checked where they are
-built (the model and its geometry, the loss, the degradation, the augmentation, data sources).
+First every plain field (type, range, or the allowed values, which come from the registries that
+use them), each problem one line naming the field, the value and what is allowed; then the model
+asked whether it can take the configured geometry, the loss, the degradation and the augmentation.
 """
 from __future__ import annotations
 
 import math
 from typing import Any, Callable
 
-from aedenoise.errors import UserError
+import jax
+import jax.numpy as jnp
 
-SPLITS = ('all', 'train', 'val', 'test')
-RESIZE_METHODS = ('nearest', 'bilinear', 'bicubic', 'lanczos', 'box')
+from aedenoise import augment, build, losses, optim, policy
+from aedenoise.errors import UserError, first_line
+from aedenoise.models import contract
+from input_pipeline import folders, preprocess, sources
 
 
 def _is_int(v) -> bool:
@@ -64,14 +67,15 @@ def micro_batch_size(v) -> str | None:
 
 SEED = integer(0, 2**31 - 1)
 FIELDS: dict[str, Callable[[Any], str | None]] = {
-    'optimizer': one_of('adam', 'sgd'),
+    'conv_impl': one_of(*policy.CONV_IMPLS),
+    'optimizer': one_of(*optim.OPTIMIZERS),
     'learning_rate': number(0, open_low=True),
     'momentum': number(0, 1, open_high=True),
-    'lr_schedule': one_of('constant', 'cosine'),
+    'lr_schedule': one_of(*optim.LR_SCHEDULES),
     'warmup_steps': integer(0),
     'grad_clip_norm': number(0),
     'ema_decay': number(0, 1, open_high=True),
-    'dtype': one_of('float32', 'bfloat16'),
+    'dtype': one_of(*build.DTYPES),
     'batch_size': integer(1),
     'micro_batch_size': micro_batch_size,
     'num_train_steps': integer(1),
@@ -83,10 +87,10 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
     'seed': SEED,
     'data.image_size': image_size,
     'data.channels': one_of(1, 3),
-    'data.fit': one_of('crop', 'resize'),
-    'data.resize_method': one_of(*RESIZE_METHODS),
-    'data.train_split': one_of(*SPLITS),
-    'data.eval_split': one_of(*SPLITS),
+    'data.fit': one_of(*preprocess.FIT_MODES),
+    'data.resize_method': one_of(*preprocess.RESAMPLING),
+    'data.train_split': one_of(*folders.SPLITS),
+    'data.eval_split': one_of(*folders.SPLITS),
     'data.split_seed': SEED,
     'data.test_fraction': number(0, 1, open_high=True),
     'data.val_fraction': number(0, 1, open_high=True),
@@ -148,7 +152,46 @@ def _relations(config) -> list[str]:
                f'images (at most {(min(data.image_size) - 1) // 2})')
   for role in ('train', 'eval'):
     spec, split = data[role], data[f'{role}_split']
-    if spec.startswith('builtin:') and split != 'all':
-      out.append(f'data.{role}_split = {split!r}: the built-in source {spec} has no splits; use '
+    if not sources.kind_of(spec).splittable and split != 'all':
+      out.append(f'data.{role}_split = {split!r}: the source {spec} has no splits; use '
                  f"'all'")
   return out
+
+
+def probe(config, model) -> dict:
+  """Shapes of one training call of the model on the configured geometry, without computing it:
+  {'input', 'output', 'target', 'sown'}; UserError if the model cannot take its input."""
+  x = jax.ShapeDtypeStruct(build.input_shape(config, 2), jnp.float32)
+
+  def call(x):
+    params, state = contract.split(contract.init(model, x, 0))
+    keys = contract.rngs(jax.random.key(1))
+    outputs, _, sown = contract.apply_train(model, params, state, x, keys)
+    return outputs, sown
+  try:
+    out, sown = jax.eval_shape(policy.traced_with_conv_impl(call, config.get('conv_impl', 'auto')),
+                               x)
+  except Exception as e:  # pylint: disable=broad-except
+    # Whatever the model raises while tracing (a shape it cannot take) is the answer here.
+    raise UserError(f'model {build.model_label(config)} cannot take '
+                    f'{"x".join(map(str, x.shape[1:]))} inputs (data.image_size '
+                    f'{tuple(config.data.image_size)} and the degradation): '
+                    f'{first_line(e)}') from None
+  return {'input': x.shape, 'output': out.shape, 'target': build.target_shape(config, 2),
+          'sown': set(losses.sown_terms(sown))}
+
+
+def validate(config) -> None:
+  """Fails early, one line per problem, on config values that would fail later: every plain field,
+  then the model asked whether it can take the configured geometry, the loss, the degradation and
+  the augmentation."""
+  check_fields(config)
+  model = build.create_model(config)
+  shapes = probe(config, model)
+  if shapes['output'] != shapes['target']:
+    size = lambda shape: 'x'.join(map(str, shape[1:]))
+    raise UserError(f'model {build.model_label(config)} turns {size(shapes["input"])} inputs into '
+                    f'{size(shapes["output"])}, but the targets are {size(shapes["target"])}; '
+                    f'check data.image_size, data.channels and the degradation')
+  build.objective(config, model).check_model_terms(shapes['sown'])
+  augment.build(config.get('augment'), config.data.image_size, int(config.data.channels))

@@ -1,24 +1,13 @@
 """Process-level settings that must be made before the process allocates: huge pages for malloc.
 
-XLA:CPU allocates and frees large temporary buffers every step (a dual_skip step at batch 128
-touches about 9 GB). glibc serves blocks that large with a fresh `mmap` each time, and on this kind
-of virtual machine faulting their 4 KiB pages in again is what the step spends half its time on:
-about 2.2 million page faults per step. glibc 2.35+ can ask the kernel for transparent huge pages
-(2 MiB) on those mappings, with the tunable `glibc.malloc.hugetlb=1`; the kernel's default THP
-mode, `madvise`, grants them only when asked. Tunables are read when a process starts, so
-`use_huge_pages()` re-executes the process once with the tunable in its environment.
-
-Measured on the 2-core VM (docs/PERFORMANCE.md), training loop with its input pipeline:
-
-| model, batch | glibc default | hugetlb=1 |
-|---|---|---|
-| dual_skip, 16 | 617 ms/step, 280,000 faults/step | 439 ms/step, 942 faults/step |
-| dual_skip, 128 | 7,535 ms/step, 2.3 M faults/step | 3,509 ms/step, 7,795 faults/step |
-| dual, 128 | 7,105 ms/step | 3,144 ms/step |
-
-Peak memory is unchanged (10.2 GB for dual_skip at batch 128). Keeping freed memory in the heap
-instead (mallopt: one arena, no mmap, no trimming) also avoids the faults but fragments the heap:
-dual at batch 64 grew to 9.4 GB instead of 5.2 GB, and at batch 128 past 24 GB.
+XLA:CPU allocates and frees large temporary buffers every step. glibc serves blocks that large
+with a fresh `mmap` each time, and faulting their 4 KiB pages in again can take a large share of a
+step on a virtual machine. glibc 2.35+ can ask the kernel for transparent huge pages (2 MiB) on
+those mappings, with the tunable `glibc.malloc.hugetlb=1`; the kernel's default THP mode,
+`madvise`, grants them only when asked. Tunables are read when a process starts, so
+`use_huge_pages()` re-executes the process once with the tunable in its environment. Keeping freed
+memory in the heap instead (mallopt) also avoids the faults but fragments the heap. Measurements:
+docs/PERFORMANCE.md.
 
 Called by main.py only when it runs as a program (never on import, so `import main` or a notebook
 is left alone) and by the benchmarks; skipped where JAX is set to run on an accelerator. The

@@ -1,0 +1,91 @@
+"""What every command line of the project shares (main.py, the study runner, the benchmark): flag
+parsing with config errors in one line, quiet library logs, the compilation cache, and one
+entry point that turns a user's mistake into one line and an exit status instead of a traceback.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from typing import Callable
+
+import jax
+from absl import flags
+from absl import logging as absl_logging
+
+from aedenoise.errors import UserError
+
+
+class _LibraryInfoFilter(logging.Filter):
+  """Drops INFO records of libraries that narrate every step (Orbax's saves, JAX's TPU probe)."""
+  NOISY = ('/orbax/', '/jax/_src/xla_bridge.py', '/matplotlib/')
+
+  def filter(self, record):
+    return record.levelno >= logging.WARNING or not any(n in record.pathname for n in self.NOISY)
+
+
+def quiet_library_logs() -> None:
+  absl_logging.get_absl_handler().addFilter(_LibraryInfoFilter())
+
+
+def default_compilation_cache() -> str:
+  """$XDG_CACHE_HOME/aedenoise/jax, or ~/.cache/aedenoise/jax: shared by every workdir."""
+  base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+  return os.path.join(base, 'aedenoise', 'jax')
+
+
+def use_compilation_cache(path: str) -> None:
+  """JAX's persistent cache of compiled programs in `path`, for compilations over half a second
+  (the train and eval steps; not the many tiny ones, whose files would cost more than they save)."""
+  jax.config.update('jax_compilation_cache_dir', path)
+  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
+
+
+def print_error(e: BaseException) -> None:
+  absl_logging.flush()
+  for line in str(e).splitlines() or ['']:  # one line per problem
+    print(f'error: {line}', file=sys.stderr)
+
+
+def run_reporting_errors(fn: Callable[[], object]) -> object:
+  """Calls `fn`; a UserError (anything the user asked for that cannot work) is printed as one
+  line per problem and exits with its status (2, or 128 + a signal for a stopped training);
+  Ctrl-C outside training, where there is nothing to save, exits with 130."""
+  try:
+    return fn()
+  except UserError as e:
+    print_error(e)
+    sys.exit(getattr(e, 'exit_code', 2))
+  except KeyboardInterrupt:
+    absl_logging.flush()
+    print('error: interrupted', file=sys.stderr)
+    sys.exit(130)
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl's flag parsing, with config errors reported in one line instead of a traceback."""
+  try:
+    args = flags.FLAGS(argv)
+    config = flags.FLAGS['config'].value if 'config' in flags.FLAGS else None
+    if config is not None:
+      config.get('model')  # a config file that failed to load raises only when first used
+    return args
+  except flags.Error as e:
+    lines = [l.strip() for l in str(e).strip().splitlines() if l.strip()]
+    # A config file that raises is reported with its whole traceback; its last line is the cause.
+    problem = lines[0] if len(lines) == 1 else f'{lines[0]} {lines[-1]}'
+  except OSError as e:  # the config file does not load
+    problem = f'cannot load the config file: {str(e).strip().splitlines()[-1].strip()}'
+  except (SyntaxError, ImportError) as e:  # the config file itself does not compile or import
+    where = f' (line {e.lineno})' if isinstance(e, SyntaxError) and e.lineno else ''
+    text = e.msg if isinstance(e, SyntaxError) else str(e)
+    problem = f'cannot load the config file: {type(e).__name__}: {text}{where}'
+  except (AttributeError, KeyError) as e:  # an override naming a field the config lacks
+    field = re.search(r'[A-Za-z_]\w*', str(e)).group(0)
+    bad = [a.split('=')[0] for a in argv if a.startswith('--config.') and field in a] or [field]
+    hint = re.search(r'Did you mean "(\w+)"', str(e))
+    problem = f'{bad[0]}: the config has no field {field!r}' + (
+        f' (did you mean {hint.group(1)!r}?)' if hint else '')
+  print(f'error: {problem}', file=sys.stderr)
+  sys.exit(2)

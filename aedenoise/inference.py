@@ -1,0 +1,112 @@
+"""A trained model at work: loaded from a workdir's newest checkpoint, and applied to images of any
+size through overlapping tiles (`Restorer`). Evaluation on whole images, `--mode=restore`, the
+benchmark and export all start here.
+
+Loading reads the checkpoint's `model` item alone, so the optimizer the config names does not
+matter. Each image is cut into tiles of one shape (aedenoise/tiling.py), the tiles of any number of
+images are restored in batches on the mesh, and blended back.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Iterable, Iterator
+
+import jax
+import numpy as np
+
+from aedenoise import build, checkpoints, parallel, paths, policy, tiling
+from aedenoise.errors import UserError
+from aedenoise.models import contract
+from aedenoise.train_state import init_variables
+
+
+@dataclasses.dataclass
+class LoadedModel:
+  model: object
+  step: int
+  variables: dict  # what inference applies the model with (EMA parameters where kept)
+
+
+def load_model(config, workdir: str, mesh) -> LoadedModel:
+  """The newest good checkpoint in `workdir`, as the model `config` builds; UserError if there is
+  none or it holds another model."""
+  model = build.create_model(config)
+  shapes = jax.eval_shape(functools.partial(init_variables, config, model))
+  repl = parallel.replicated(mesh)
+  abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=repl),
+                          dict(shapes))
+  meta = checkpoints.describe(config.model, abstract,
+                              hyperparameters=contract.hyperparameters(model))
+  checkpointer = checkpoints.Checkpointer(workdir, keep=config.keep_checkpoints)
+  try:
+    step, item = checkpointer.load_variables(meta, abstract)
+  finally:
+    checkpointer.close()
+  if item is None:
+    raise UserError(f'no checkpoint in {paths.path(workdir) / "checkpoints"}; train first')
+  return LoadedModel(model, step, checkpoints.inference_variables(item))
+
+
+class Restorer:
+  """Restores float (H, W, C) images of any size with one model, batching tiles on the mesh."""
+
+  def __init__(self, model, variables, config, mesh, tile: int = 0, overlap: int = -1,
+               batch_size: int = 0):
+    apply = policy.traced_with_conv_impl(functools.partial(contract.predict, model),
+                                         config.get('conv_impl', 'auto'))
+    self.geometry = tiling.probe_geometry(lambda x: apply(variables, x), build.input_shape(config))
+    self.tile, self.overlap = self.geometry.tile(tile, overlap)
+    n_dev = mesh.devices.size
+    wanted = batch_size or int(config.eval.batch_size)
+    self.batch = max(n_dev, (wanted // n_dev) * n_dev)
+    self.data = parallel.batch_sharding(mesh)
+    self.variables = variables
+    # One compile per tile shape: every batch is padded to `self.batch` tiles.
+    self._apply = jax.jit(apply, in_shardings=(parallel.replicated(mesh), self.data),
+                          out_shardings=parallel.replicated(mesh))
+
+  def _run(self, tiles: np.ndarray) -> np.ndarray:
+    n = len(tiles)
+    if n < self.batch:
+      tiles = np.concatenate([tiles, np.repeat(tiles[-1:], self.batch - n, axis=0)])
+    out = self._apply(self.variables, jax.device_put(tiles.astype(np.float32), self.data))
+    return np.asarray(jax.device_get(out))[:n]
+
+  def restore_iter(self, items: Iterable[tuple[object, np.ndarray]]
+                   ) -> Iterator[tuple[object, np.ndarray]]:
+    """(key, image) pairs in -> (key, restored) pairs out, in input order; tiles of consecutive
+    images share batches."""
+    queue: list = []      # (entry, tile index, tile)
+    entries: list = []    # [key, blender, tiles left], in input order
+
+    def flush(count):
+      batch, queue[:] = queue[:count], queue[count:]
+      restored = self._run(np.stack([t for _, _, t in batch]))
+      for (entry, index, _), out in zip(batch, restored):
+        entry[1].add(index, out)
+        entry[2] -= 1
+
+    def finished():
+      while entries and entries[0][2] == 0:
+        key, blender, _ = entries.pop(0)
+        yield key, blender.result()
+
+    for key, image in items:
+      if image.shape[-1] != self.geometry.channels:
+        raise ValueError(f'{key}: {image.shape[-1]} channels, the model takes '
+                         f'{self.geometry.channels}')
+      p = tiling.plan(image, self.tile, self.overlap, self.geometry.multiple or 1)
+      entry = [key, tiling.Blender(p, self.overlap, self.geometry.scale, image.shape[-1]),
+               len(p.offsets)]
+      entries.append(entry)
+      queue += [(entry, i, t) for i, t in enumerate(p.tiles())]
+      while len(queue) >= self.batch:
+        flush(self.batch)
+        yield from finished()
+    while queue:
+      flush(self.batch)
+    yield from finished()
+
+  def restore(self, images: list[np.ndarray]) -> list[np.ndarray]:
+    return [out for _, out in self.restore_iter(enumerate(images))]
