@@ -140,11 +140,20 @@ class Evaluator:
         out['inputs'] = inputs
       return out
 
+    size = tuple(config.data.get('eval_image_size') or config.data.image_size)
+    example = (jax.ShapeDtypeStruct((self.batch,), jax.random.key(0).dtype),
+               jax.ShapeDtypeStruct((self.batch, *size, int(config.data.channels)), jnp.float32))
+    # Rows whose inputs share one shape (every denoising mix) are one program that switches on the
+    # row, compiled once; rows of different sizes are compiled one by one.
+    self.one_program = len({jax.eval_shape(f, *example).shape for f in fns}) == 1
+    bases = jnp.stack([degradations.named_key(seed, name) for name in self.names])
+
     def run_batch(variables, target_u8, idx, row):
       target = target_u8.astype(jnp.float32) / 255.0
-      base = degradations.named_key(seed, self.names[row])
-      keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(idx)
-      return score(variables, fns[row](keys, target), target)
+      keys = jax.vmap(lambda i: jax.random.fold_in(bases[row], i))(idx)
+      degraded = (jax.lax.switch(row, fns, keys, target) if self.one_program
+                  else fns[row](keys, target))
+      return score(variables, degraded, target)
 
     def run_pairs(variables, target_u8, input_u8):
       return score(variables, input_u8.astype(jnp.float32) / 255.0,
@@ -152,10 +161,10 @@ class Evaluator:
 
     data, repl = parallel.batch_sharding(mesh), parallel.replicated(mesh)
     impl = config.get('conv_impl', 'auto')
-    # One compile per degradation row (rows may give inputs of different sizes).
     self._run_batch = jax.jit(policy.traced_with_conv_impl(run_batch, impl),
-                              in_shardings=(repl, data, data), out_shardings=repl,
-                              static_argnums=3)
+                              in_shardings=(repl, data, data) + ((repl,) * self.one_program),
+                              out_shardings=repl,
+                              static_argnums=() if self.one_program else (3,))
     self._run_pairs = jax.jit(policy.traced_with_conv_impl(run_pairs, impl),
                               in_shardings=(repl, data, data), out_shardings=repl)
 
@@ -179,7 +188,8 @@ class Evaluator:
                                 _global(eval_set.inputs[take], data))
         else:
           out = self._run_batch(variables, _global(targets[take], data),
-                                _global(idx.astype(np.int32), data), row)
+                                _global(idx.astype(np.int32), data),
+                                np.int32(row) if self.one_program else row)
         scores = jax.device_get(out['scores'])
         if 'inputs' in out:
           host_inputs.append(np.asarray(jax.device_get(out['inputs']))[valid])

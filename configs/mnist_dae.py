@@ -11,8 +11,8 @@ the report's formula sums over each image's 784 pixels, a constant factor.
 Variants, combinable: `:depth=5,latent=8` picks DAE_5_8 (default DAE_1_13), `:quick` is a short
 run. One model, MNIST prepared offline by TFDS from ../shared/data/mnist (docs/DATA.md):
     python main.py --config=configs/mnist_dae.py:depth=5,latent=8 --workdir=runs/mnist_dae_d5_l8
-The whole grid, its loss curves, test-loss bars and table (docs/STUDIES.md):
-    python -m aedenoise.grid --config=configs/mnist_dae.py:quick --workdir=runs/mnist_grid
+The whole grid, its figures and table beside the study's (docs/STUDIES.md):
+    python -m aedenoise.study mnist_grid --workdir=runs/mnist_grid
 With network access, clear `--config.data.tfds_manual_dir=` and TFDS downloads MNIST itself.
 """
 from aedenoise.degradations import presets
@@ -29,15 +29,15 @@ RECIPE = {'conv_impl': 'lax', 'loss': 'mse', 'learning_rate': 1e-3, 'batch_size'
           'data.train': 'tfds:mnist', 'data.train_split': 'train',
           'data.eval': 'tfds:mnist', 'data.eval_split': 'val',
           'data.test_fraction': 0.0, 'data.val_fraction': 0.2,
-          'data.test': 'tfds:mnist:test',  # read by aedenoise.grid after training
+          'data.test': 'tfds:mnist:test',  # scored by the study runner after training
           'data.num_test': 0,  # test images scored (0 = all)
           'data.tfds_data_dir': 'workdirs/tfds', 'data.tfds_manual_dir': '../shared/data/mnist',
           'data.image_size': (28, 28), 'data.channels': 1,
           'degradation': presets.PRESETS['mnist_gaussian'],
           'eval.batch_size': 500, 'eval.grid_images': 8}
 
-# A quick grid: 400 steps of batch 64 (0.53 epoch) per model, validation on 1,000 images every 100
-# steps, test loss on the first 2,000 test images (its cost on a 2-core CPU: docs/STUDIES.md).
+# A quick run: 400 steps of batch 64 (0.53 epoch), validation on 1,000 images every 100 steps,
+# test loss on the first 2,000 test images.
 QUICK = {'num_train_steps': 400, 'log_every_steps': 25, 'checkpoint_every_steps': 200,
          'eval_every_steps': 100, 'data.num_eval': 1000, 'data.num_test': 2000}
 
