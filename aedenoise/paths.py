@@ -64,6 +64,20 @@ def write_text(target, text: str) -> None:
     tmp.unlink(missing_ok=True)
 
 
+def write_bytes(target, data: bytes) -> None:
+  """`data` into `target`, as `write_text` writes text: never half a file."""
+  target = path(target)
+  if not is_local(target):
+    target.write_bytes(data)
+    return
+  tmp = target.parent / f'.tmp-{uuid.uuid4().hex}-{target.name}'
+  try:
+    tmp.write_bytes(data)
+    tmp.replace(target)
+  finally:
+    tmp.unlink(missing_ok=True)
+
+
 def csv_text(rows, fieldnames, **options) -> str:
   """CSV as a string: epath's `open` takes no `newline=''`, so csv writes into memory first."""
   import csv  # pylint: disable=g-import-not-at-top

@@ -24,7 +24,7 @@ if __name__ == '__main__':
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags, logging
 
-from aedenoise import command, paths, train
+from aedenoise import command, paths
 from aedenoise import workdir as workdir_lib
 from aedenoise.errors import UserError
 from aedenoise.studies import STUDIES, definition, report
@@ -102,7 +102,7 @@ def run_study(study: definition.Study, root: str, budget: str, data_dir: str) ->
              if steps_done else '')
       logging.info('study %s: run %d of %d, %s (%d steps)%s', study.name, i + 1, len(runs),
                    run.name, run.config.num_train_steps, eta)
-      train.train_and_evaluate(run.config, workdir)
+      study.train(run, workdir)
       done = study.score(run, workdir)
       paths.write_text(paths.path(workdir) / definition.SCORES, json.dumps(
           {'step': run.config.num_train_steps, 'scores': done}, indent=2) + '\n')

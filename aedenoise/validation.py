@@ -92,6 +92,7 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
     'data.train_split': one_of(*folders.SPLITS),
     'data.eval_split': one_of(*folders.SPLITS),
     'data.split_seed': SEED,
+    'data.stratify': boolean,
     'data.test_fraction': number(0, 1, open_high=True),
     'data.val_fraction': number(0, 1, open_high=True),
     'data.num_eval': integer(0),

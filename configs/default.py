@@ -80,6 +80,7 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   config.data.split_seed = 1234         # the dual-autoencoder study: random.Random(1234) shuffle,
   config.data.test_fraction = 0.2       #   20% test,
   config.data.val_fraction = 0.1        #   then 10% of the rest as validation
+  config.data.stratify = False          # folders: split each top-level subfolder (class) alike
   config.data.num_eval = 0              # evaluate on the first N images (0 = all)
   config.data.builtin_seed = 0          # which dead-leaves images
   config.data.num_workers = 2           # host threads decoding/cropping (per worker process)

@@ -123,6 +123,15 @@ def split_of(data_cfg, items: list, split: str) -> list:
                      float(data_cfg.val_fraction))
 
 
+def stratified_split(files: list[str], split: str, data_cfg) -> list[str]:
+  """`split_of` applied within each top-level subfolder (a class) and merged, so every class
+  keeps its share in every split."""
+  classes: dict[str, list[str]] = {}
+  for f in files:
+    classes.setdefault(f.split(os.sep)[0] if os.sep in f else '', []).append(f)
+  return sorted(f for members in classes.values() for f in split_of(data_cfg, members, split))
+
+
 def open_folder(arg: str, data_cfg, split: str) -> FolderSource:
   """`folder:PATH`: the images under PATH, cut to `split`."""
   if not arg:
@@ -131,6 +140,8 @@ def open_folder(arg: str, data_cfg, split: str) -> FolderSource:
                      max_pixels=int(data_cfg.get('max_pixels', image_io.DEFAULT_MAX_PIXELS)))
   # Split the listed files, then check only the chosen ones: the split does not depend on
   # which files happen to be broken, and a test split is not re-read for a train run.
-  src = src.subset(split_of(data_cfg, src.files, split)).checked(int(data_cfg.num_workers) * 2)
+  chosen = (stratified_split(src.files, split, data_cfg) if data_cfg.get('stratify', False)
+            else split_of(data_cfg, src.files, split))
+  src = src.subset(chosen).checked(int(data_cfg.num_workers) * 2)
   logging.info('folder:%s: %d images (%s split)', arg, len(src), split)
   return src

@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 import input_pipeline
-from aedenoise import evaluate, inference, parallel, paths, reporting
+from aedenoise import evaluate, importing, inference, parallel, paths, reporting, train
 from aedenoise.errors import UserError
 
 BUDGETS = ('smoke', 'reduced', 'full')
@@ -37,6 +37,8 @@ class Run:
   model: str  # the study's name for the model: the tables' model column
   config: Any
   seed: int = 0
+  weights: str = ''  # a PyTorch state dict imported instead of training (the authors' weights)
+  extra: dict = dataclasses.field(default_factory=dict)  # what the study's scoring needs besides
 
 
 class Study:
@@ -48,6 +50,13 @@ class Study:
 
   def runs(self, budget: str, data_dir: str) -> list[Run]:
     raise NotImplementedError
+
+  def train(self, run: Run, workdir: str) -> None:
+    """Trains the run into `workdir` (resuming), or imports its weights there."""
+    if not run.weights:
+      train.train_and_evaluate(run.config, workdir)
+    elif not (paths.path(workdir) / 'checkpoints').exists():
+      importing.import_torch_weights(run.config, workdir, run.weights)
 
   def score(self, run: Run, workdir: str) -> list[dict]:
     """{'model', 'row', 'metric', 'value'} records of a finished run."""

@@ -67,7 +67,8 @@ class MnistGrid(definition.Study):
         config = mnist_config.get_config(f'depth={depth},latent={latent}')
         config.update_from_flattened_dict({
             'seed': seed, 'num_train_steps': steps, 'log_every_steps': max(steps // 30, 1),
-            'checkpoint_every_steps': max(steps // 5, 1), 'eval_every_steps': max(steps // 5, 1),
+            'checkpoint_every_steps': max(steps // 5, 1),
+            'eval_every_steps': steps // 5 if budget != 'smoke' else 0,
             'data.num_eval': num_val, 'data.num_test': num_test,
             'data.tfds_manual_dir': manual_dir})
         runs.append(Run(f'dae_{depth}_{latent}_seed{seed}', label(depth, latent), config, seed))
