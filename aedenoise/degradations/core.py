@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping
 import jax
 import jax.numpy as jnp
 
-from aedenoise.degradations import blur, noise, resize, tone
+from aedenoise.degradations import blur, identity, noise, resize, tone
 from aedenoise.errors import UserError
 
 REGISTRY: dict[str, Callable[..., jax.Array]] = {
@@ -48,6 +48,8 @@ REGISTRY: dict[str, Callable[..., jax.Array]] = {
     'defocus_blur': blur.defocus_blur,
     # Resolution (resize.py)
     'downsample': resize.downsample,
+    # None (identity.py)
+    'identity': identity.identity,
 }
 COMPOSITIONS = ('one_of', 'sequence')
 

@@ -95,6 +95,7 @@ PRESETS = {
     'sr_x2_nni': SR_X2_NNI,
     'sr_x4_nni': SR_X4_NNI,
     'blur_mix': BLUR_MIX,
+    'identity': {'kind': 'identity'},
 }
 # Presets whose output is smaller than their input: for models that enlarge (super-resolution).
 SIZE_CHANGING = ('sr_x2', 'sr_x4')

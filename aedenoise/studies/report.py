@@ -18,8 +18,9 @@ from aedenoise import paths
 from aedenoise.studies.definition import Study
 
 COLUMNS = ('study', 'model', 'row', 'metric', 'value', 'paper', 'spread', 'runs')
-METRIC_NAMES = {'psnr': 'PSNR (dB)', 'ssim': 'SSIM', 'mse_255': 'MSE (0-255)',
-                'loss': 'loss', 'compression': 'compression (%)'}
+METRIC_NAMES = {'psnr': 'PSNR (dB)', 'ssim': 'SSIM', 'mse': 'MSE', 'mse_255': 'MSE (0-255)',
+                'loss': 'loss', 'compression': 'compression (%)', 'f1': 'macro-F1 (%)',
+                'f1_batches': 'macro-F1 per 4 (%)', 'accuracy': 'accuracy (%)'}
 
 
 def records(study: Study, scores: list[dict]) -> list[dict]:
@@ -47,9 +48,9 @@ def records(study: Study, scores: list[dict]) -> list[dict]:
 def _fmt(metric: str, value) -> str:
   if value is None or (isinstance(value, float) and math.isnan(value)):
     return ''
-  if metric == 'ssim':
+  if metric in ('ssim', 'mse'):
     return f'{value:.4f}'
-  if metric in ('loss',):
+  if metric == 'loss':
     return f'{value:.5f}'
   return f'{value:.2f}'
 
