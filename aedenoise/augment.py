@@ -65,11 +65,14 @@ def build(augment_cfg, image_size, channels: int):
   return augment
 
 
-def make_prepare(degrade, augment_cfg, image_size, channels: int) -> Prepare:
+def make_prepare(degrade, augment_cfg, image_size, channels: int,
+                 make_target=lambda key, clean, degrade: clean) -> Prepare:
   """`prepare(step_key, batch) -> (input, target)` floats in [0, 1].
 
   `batch['target']` holds uint8 clean images; the input is `batch['input']` when the source read
-  one from disk, else the target degraded here with `degrade` (which may change its size).
+  one from disk, else the target degraded here with `degrade` (which may change its size). The
+  target is `make_target(step_key, clean, degrade)` (a training method's; the clean image itself
+  for supervised training), or the clean image read from disk beside an input.
   """
   augment = build(augment_cfg, image_size, channels)
 
@@ -81,5 +84,7 @@ def make_prepare(degrade, augment_cfg, image_size, channels: int) -> Prepare:
       akey = jax.random.fold_in(key, AUGMENT_SALT)
       target = augment(akey, target)
       given = augment(akey, given) if given is not None else None
-    return (given if given is not None else degrade(key, target)), target
+    if given is not None:
+      return given, target
+    return degrade(key, target), make_target(key, target, degrade)
   return prepare

@@ -67,6 +67,13 @@ def input_shape(config, batch: int = 1) -> tuple[int, ...]:
   return jax.eval_shape(degrade, jax.random.key(0), jax.ShapeDtypeStruct(shape, jnp.float32)).shape
 
 
+def eval_degradation(config):
+  """The degradation evaluation applies to clean images: `config.eval.degradation`, or the
+  training's when that is empty."""
+  spec = config.eval.get('degradation') or config.degradation
+  return degradations.resolve(spec)
+
+
 def compute_dtype(config):
   name = config.get('dtype', 'float32')
   if name not in DTYPES:

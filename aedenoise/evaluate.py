@@ -99,7 +99,7 @@ class Evaluator:
   """Degrade (fixed keys) -> restore -> score, batched over the mesh."""
 
   def __init__(self, model, config, mesh, method: str | None = None):
-    self.components = degradations.components(degradations.resolve(config.degradation))
+    self.components = degradations.components(build.eval_degradation(config))
     self.names = list(self.components)
     self.method = method or build.model_label(config)
     self.conv = metrics.Convention.from_config(config.eval)

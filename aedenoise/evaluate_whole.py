@@ -45,7 +45,7 @@ def run(model, variables, config, mesh) -> tuple[str, list[dict]]:
   methods = baselines.parse(config.eval.get('baselines', ''))
   cache = config.eval.get('baseline_cache', '') or baseline_runner.DEFAULT_CACHE
   seed, records = int(config.eval.seed), []
-  for name, spec in degradations.components(degradations.resolve(config.degradation)).items():
+  for name, spec in degradations.components(build.eval_degradation(config)).items():
     fn = jax.jit(degradations.build_single(spec))
     base = degradations.named_key(seed, name)
     inputs = [np.asarray(fn(jax.random.fold_in(base, i), jnp.asarray(c, jnp.float32) / 255.0))

@@ -17,9 +17,12 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from aedenoise import augment, build, degradations, metrics, parallel, policy
+from aedenoise import augment, build, degradations, methods, metrics, parallel, policy
 from aedenoise.models import contract
 from aedenoise.train_state import TrainState
+
+
+_METHOD_SALT = 0x5E1F  # the training method's draws, apart from the model's
 
 
 def _cast(tree, dtype):
@@ -28,11 +31,13 @@ def _cast(tree, dtype):
 
 
 def train_step(state: TrainState, batch: dict, *, model, prepare: augment.Prepare, loss_fn,
-               noise_key: jax.Array, dtype=jnp.float32, ema_decay: float = 0.0,
-               micro_batch_size='auto', mesh=None) -> tuple[TrainState, dict[str, jax.Array]]:
+               noise_key: jax.Array, method: methods.Method = methods.METHODS['supervised'],
+               dtype=jnp.float32, ema_decay: float = 0.0, micro_batch_size='auto',
+               mesh=None) -> tuple[TrainState, dict[str, jax.Array]]:
   """One update on a global batch {'target': uint8 [B,H,W,C], 'input'?: ...}; returns per-step
-  metrics on device. `prepare` augments and degrades (augment.make_prepare). Parameters, loss and
-  metrics stay float32; `dtype` is the compute type of the model's forward and backward pass.
+  metrics on device. `prepare` augments and degrades (augment.make_prepare); `method` (a training
+  method, aedenoise/methods/) forms the loss. Parameters, loss and metrics stay float32; `dtype` is
+  the compute type of the model's forward and backward pass.
   The batch may be split into micro-batches (`policy.micro_batches`) whose gradients are
   averaged: the same update up to float summation order (dropout and sampling draw per
   micro-batch, from the step's key folded with the micro-batch's index)."""
@@ -41,16 +46,17 @@ def train_step(state: TrainState, batch: dict, *, model, prepare: augment.Prepar
   keys = contract.rngs(key)
 
   def loss_of(params, inputs, target, keys):
-    outputs, model_state, sown = contract.apply_train(model, _cast(params, dtype), state.model_state,
-                                                      inputs.astype(dtype), keys)
-    outputs = outputs.astype(jnp.float32)
-    loss, terms = loss_fn(outputs, target, sown)
-    return loss, (outputs, model_state, terms)
+    def apply(params, x):
+      outputs, model_state, sown = contract.apply_train(model, _cast(params, dtype),
+                                                        state.model_state, x.astype(dtype), keys)
+      return outputs.astype(jnp.float32), model_state, sown
+    method_key = jax.random.fold_in(keys[contract.SAMPLE], _METHOD_SALT)
+    return method.loss(apply, params, inputs, target, method_key, loss_fn)
 
   def forward_backward(params, inputs, target, keys):
-    (loss, (outputs, model_state, terms)), grads = jax.value_and_grad(loss_of, has_aux=True)(
-        params, inputs, target, keys)
-    psnr, ssim = metrics.psnr_ssim(loss_fn.to_images(outputs), target)
+    (loss, (outputs, reference, model_state, terms)), grads = jax.value_and_grad(
+        loss_of, has_aux=True)(params, inputs, target, keys)
+    psnr, ssim = metrics.psnr_ssim(loss_fn.to_images(outputs), reference)
     return (loss, terms, grads), (model_state, psnr, ssim)
 
   devices = mesh.devices.size if mesh is not None else 1
@@ -135,11 +141,13 @@ def make_train_step(config, model, mesh, restarts: int = 0):
   traced with the platform's convolutions. After `restarts` stops for non-finite updates, the
   noise comes from another key (`data_seed`)."""
   replicated = parallel.replicated(mesh)
+  method = methods.METHODS[config.get('method', 'supervised')]
   prepare = augment.make_prepare(make_degrade(degradations.resolve(config.degradation), mesh),
                                  config.get('augment'), config.data.image_size,
-                                 int(config.data.channels))
+                                 int(config.data.channels), method.target)
   step = functools.partial(
       train_step, model=model, prepare=prepare, loss_fn=build.objective(config, model),
+      method=method,
       noise_key=jax.random.fold_in(jax.random.key(data_seed(config.seed, restarts)), 1),
       dtype=build.compute_dtype(config), ema_decay=float(config.get('ema_decay', 0.0)),
       micro_batch_size=config.get('micro_batch_size', 'auto'), mesh=mesh)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 
-from aedenoise import augment, build, losses, optim, policy
+from aedenoise import augment, build, losses, methods, optim, policy
 from aedenoise.errors import UserError, first_line
 from aedenoise.models import contract
 from input_pipeline import folders, preprocess, sources
@@ -68,6 +68,7 @@ def micro_batch_size(v) -> str | None:
 SEED = integer(0, 2**31 - 1)
 FIELDS: dict[str, Callable[[Any], str | None]] = {
     'conv_impl': one_of(*policy.CONV_IMPLS),
+    'method': one_of(*methods.METHODS),
     'optimizer': one_of(*optim.OPTIMIZERS),
     'learning_rate': number(0, open_low=True),
     'momentum': number(0, 1, open_high=True),

@@ -29,6 +29,11 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   # Parameters and results are the same either way.
   config.conv_impl = 'auto'
 
+  # Training method (aedenoise/methods/): 'supervised' (degraded input -> clean target),
+  # 'noise2noise' (the target degraded again, independently) or 'neighbor2neighbor' (noisy images
+  # alone; with degradation 'identity' for a folder of noisy images).
+  config.method = 'supervised'
+
   # Loss: a weighted sum of terms (aedenoise/losses.py): 'bce' (the dual-autoencoder study; needs a
   # sigmoid-output model), 'mse', 'l1', 'mse+100*l1', 'ssim', 'psnr', 'elbo' (= bce_sum+kl, VAEs).
   config.loss = 'bce'
@@ -110,6 +115,9 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
 
   # Evaluation: one row per part of the degradation (the options of a one_of), fixed keys.
   config.eval = ml_collections.ConfigDict()
+  # The degradation evaluation applies to clean images, when it is not the training's (a model
+  # trained on noisy images alone, degradation 'identity'): a spec or preset name; '' = the same.
+  config.eval.degradation = config_dict.FieldReference('', field_type=object)
   config.eval.seed = 2023               # evaluation noise: image i of row r always gets the same key
   config.eval.batch_size = 64
   config.eval.quantize = True           # round restored/noisy images to 8 bits before scoring

@@ -30,7 +30,14 @@ RUNS = {
     # sidd_linear.py
     'sidd_linear_ae': (30, {'data.image_size': (16, 16), 'data.channels': 3, 'loss': 'mse',
                             'learning_rate': 1e-4}),
+    # dncnn.py, unet.py (small), residual
+    'dncnn': (40, {'data.image_size': (16, 16), 'data.channels': 3, 'loss': 'mse',
+                   'learning_rate': 3e-3, 'model_kwargs': {'depth': 5, 'features': 16}}),
+    'unet': (40, {'data.image_size': (16, 16), 'data.channels': 3, 'loss': 'mse',
+                  'learning_rate': 3e-3, 'model_kwargs': {'features': (8, 16, 32)}}),
 }
+# Self-supervised training methods, on the small U-Net: no clean image enters their loss.
+METHODS = {'noise2noise': 60, 'neighbor2neighbor': 60}
 
 
 @pytest.fixture(scope='module')
@@ -48,9 +55,7 @@ def smooth_images(tmp_path_factory) -> str:
   return str(folder)
 
 
-@pytest.mark.parametrize('model', sorted(RUNS))
-def test_training_lowers_the_loss_and_beats_the_noisy_input(model, smooth_images, tmp_path):
-  steps, fields = RUNS[model]
+def _run(model, steps, fields, smooth_images, tmp_path):
   config = tiny_config(model, **{
       'data.train': f'folder:{smooth_images}', 'data.eval': f'folder:{smooth_images}',
       'degradation': {'kind': 'gaussian', 'sigma': 0.2}, 'num_train_steps': steps,
@@ -58,7 +63,22 @@ def test_training_lowers_the_loss_and_beats_the_noisy_input(model, smooth_images
       **fields})
   result = train.train_and_evaluate(config, str(tmp_path))
   logged = [r for r in read_jsonl(str(tmp_path / 'metrics.jsonl')) if r['kind'] == 'train']
+  (ours,) = [r for r in result['eval'] if 'gain' in r]
+  return logged, ours, result
+
+
+@pytest.mark.parametrize('model', sorted(RUNS))
+def test_training_lowers_the_loss_and_beats_the_noisy_input(model, smooth_images, tmp_path):
+  logged, ours, result = _run(model, *RUNS[model], smooth_images, tmp_path)
   assert logged[-1]['loss'] < logged[0]['loss'], logged
   assert logged[-1]['psnr'] > logged[0]['psnr'] + 0.5, logged  # on the training batches
-  (ours,) = [r for r in result['eval'] if 'gain' in r]
+  assert ours['gain'] > 0, result['eval']
+
+
+@pytest.mark.parametrize('method', sorted(METHODS))
+def test_self_supervised_training_beats_the_noisy_input(method, smooth_images, tmp_path):
+  steps, fields = RUNS['unet']
+  logged, ours, result = _run('unet', METHODS[method], {**fields, 'method': method},
+                              smooth_images, tmp_path)
+  assert logged[-1]['loss'] < logged[0]['loss'], logged
   assert ours['gain'] > 0, result['eval']

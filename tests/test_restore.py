@@ -79,3 +79,16 @@ def test_folder_of_mixed_sizes_gives_one_output_per_readable_input(tmp_path):
     restore.restore_folder(config, str(workdir), str(src), str(src / 'x'))
   with pytest.raises(UserError, match='outside'):
     restore.restore_folder(config, str(workdir), str(src), str(tmp_path))
+
+
+def test_tiled_equals_whole_image_for_the_unet():
+  """The U-Net's receptive field spans many pixels; with the default overlap the tiles blend back
+  to the whole image's restoration within one 8-bit level."""
+  from configs import unet  # pylint: disable=g-import-not-at-top
+  model, variables, r = _restorer(unet, tile=0, overlap=-1, arg='colour,quick')
+  assert r.geometry.fixed is None and r.geometry.multiple == 4 and r.tile == (256, 256)
+  image = np.random.default_rng(3).random((280, 300, 3)).astype(np.float32)
+  tiled = r.restore([image])[0]
+  whole = np.asarray(model.apply(variables, image[None], train=False))[0]
+  assert len(tiling.plan(image, r.tile, r.overlap, 4).offsets) > 1
+  assert np.abs(tiled - whole).max() <= 1 / 255

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import copy
 
+from aedenoise.degradations.core import DegradationError
+
 # The dual-autoencoder study (dual autoencoders): one of four noises per image, strength drawn from a range. The
 # seed names the centres (speckle variance 0.02, about 30% impulse pixels) and says it used
 # scikit-image's `random_noise`, whose defaults are Gaussian variance 0.01 and, for 8-bit images,
@@ -105,7 +107,6 @@ def resolve(spec_or_name):
   """A preset name -> a fresh copy of its spec; anything else is returned as is."""
   if isinstance(spec_or_name, str):
     if spec_or_name not in PRESETS:
-      from aedenoise.degradations.core import DegradationError  # pylint: disable=g-import-not-at-top
       raise DegradationError(
           f'unknown degradation preset {spec_or_name!r}; known: {", ".join(sorted(PRESETS))}')
     return copy.deepcopy(PRESETS[spec_or_name])

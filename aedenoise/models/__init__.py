@@ -8,9 +8,11 @@ import functools
 
 from aedenoise.models import cifar_autoencoders as cifar
 from aedenoise.models import image_quality as iq
+from aedenoise.models.dncnn import DnCNN
 from aedenoise.models.dual_autoencoders import DualAutoEncoder
 from aedenoise.models.mnist_dae import MnistDenoisingAutoEncoder
 from aedenoise.models.sidd_linear import SiddLinearAutoEncoder
+from aedenoise.models.unet import UNet
 
 MODELS = {
     # Khandelwal & Sharma 2023, dual autoencoders (100x100 gray faces).
@@ -35,4 +37,7 @@ MODELS = {
     'sidd_linear_ae': SiddLinearAutoEncoder,
     # Lalaj, MNIST denoising autoencoders: model_kwargs depth {1, 3, 5} x latent {13, 8, 5}.
     'mnist_dae': MnistDenoisingAutoEncoder,
+    # Beyond the studies: residual denoisers for photos (model_kwargs: depth, width, ...).
+    'dncnn': DnCNN,
+    'unet': UNet,
 }
