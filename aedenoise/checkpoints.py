@@ -192,6 +192,13 @@ class Checkpointer:
       items['data'] = grain.checkpoint.CheckpointSave(_IteratorState(data))
     self._manager.save(step, args=ocp.args.Composite(**items))
 
+  def save_inference(self, step: int, variables: dict, meta: dict) -> None:
+    """Saves a checkpoint of the model's inference variables alone (no optimizer state), marked
+    so: evaluation, restore and export read it; training refuses to resume from it."""
+    meta = dict(meta, inference_only=True, checksums={'model': checksum(variables)})
+    self._manager.save(step, args=ocp.args.Composite(model=ocp.args.StandardSave(variables),
+                                                     meta=ocp.args.JsonSave(meta)))
+
   def load_data_state(self, step: int) -> dict | None:
     """This process's train iterator state saved at `step`; None if the checkpoint has none or it
     does not load (the data order is a function of the step, so the loader can start from that)."""
@@ -278,6 +285,9 @@ class Checkpointer:
 
     def load(step):
       saved = self._check_model(step, meta)
+      if saved.get('inference_only'):
+        raise UserError(f'{self.workdir} holds a model for inference only (no optimizer state): '
+                        f'evaluate, restore or export it; train in another --workdir')
       _check_optimizer(self.workdir, saved['optimizer'], meta['optimizer'])
       model = self._load_item(step, saved, 'model', model_item(abstract))
       train = self._load_item(step, saved, 'train',

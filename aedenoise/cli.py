@@ -4,12 +4,12 @@ from __future__ import annotations
 import os
 
 from aedenoise import (build, command, degrade_files, evaluate_checkpoint, importing, metrics,
-                       parallel, restore, scoring, summary, train, validation)
+                       package, parallel, restore, scoring, summary, train, validation)
 from aedenoise import workdir as workdir_lib
 from aedenoise.cpu import launch
 from aedenoise.errors import UserError
 
-MODES = ('train', 'eval', 'summary', 'score', 'degrade', 'import', 'restore')
+MODES = ('train', 'eval', 'summary', 'score', 'degrade', 'import', 'restore', 'package')
 
 
 def _require(flags, *names):
@@ -58,7 +58,7 @@ def run(mode: str, config, flags) -> None:
     conv = metrics.Convention.from_config(config.eval) if config is not None else metrics.Convention()
     scoring.score_folders(flags.input, flags.reference, conv)
     return
-  config = _config(config, flags.workdir if mode in ('eval', 'summary') else None)
+  config = _config(config, flags.workdir if mode in ('eval', 'summary', 'package') else None)
   if mode == 'summary':
     validation.validate(config)
     shape = build.input_shape(config)
@@ -78,5 +78,8 @@ def run(mode: str, config, flags) -> None:
   elif mode == 'import':
     _require(flags, 'input')
     importing.import_torch_weights(config, flags.workdir, flags.input)
+  elif mode == 'package':
+    _require(flags, 'output')
+    package.package(config, flags.workdir, flags.output)
   else:
     raise UserError(f'unknown mode {mode!r}')
