@@ -12,7 +12,7 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 
-from aedenoise import augment, build, losses, methods, optim, policy
+from aedenoise import augment, build, degradations, losses, methods, optim, policy
 from aedenoise.errors import UserError, first_line
 from aedenoise.models import contract
 from input_pipeline import folders, preprocess, sources
@@ -196,4 +196,5 @@ def validate(config) -> None:
                     f'{size(shapes["output"])}, but the targets are {size(shapes["target"])}; '
                     f'check data.image_size, data.channels and the degradation')
   build.objective(config, model).check_model_terms(shapes['sown'])
+  degradations.build(build.eval_degradation(config))
   augment.build(config.get('augment'), config.data.image_size, int(config.data.channels))
