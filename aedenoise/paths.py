@@ -50,15 +50,20 @@ def check_local_input(value, flag: str) -> None:
 
 
 def write_text(target, text: str) -> None:
-  """`text` into `target`, never leaving half a file: locally through a temporary file and a
+  """`text` into `target`, never leaving half a file (`write_bytes`)."""
+  write_bytes(target, text.encode())
+
+
+def write_bytes(target, data: bytes) -> None:
+  """`data` into `target`, never leaving half a file: locally through a temporary file and a
   rename; on an object store in one upload, which is all-or-nothing (a rename there is a copy)."""
   target = path(target)
   if not is_local(target):
-    target.write_text(text)
+    target.write_bytes(data)
     return
   tmp = target.parent / f'.tmp-{uuid.uuid4().hex}-{target.name}'
   try:
-    tmp.write_text(text)
+    tmp.write_bytes(data)
     tmp.replace(target)
   finally:
     tmp.unlink(missing_ok=True)
