@@ -3,10 +3,11 @@
   python main.py --config=configs/MODEL.py[:VARIANT] --workdir=DIR [--mode=MODE] [--config.a.b=v]
 
 Modes: train (default; resumes from DIR), eval, summary, import (a PyTorch state dict into DIR),
-restore (--input, --output), package (--output), degrade (--input, --output), score (--input,
---reference). Variants, comma-separated: quick, degradation=PRESET. Any config field is
-overridden with --config.FIELD=VALUE, e.g. --config.batch_size=32
---config.degradation.options.gaussian.sigma=0.1. See README.md.
+restore (--input, --output), export (--output: a file that runs with JAX alone), package
+(--output: a small workdir to share), degrade (--input, --output), score (--input, --reference).
+Variants, comma-separated: quick, degradation=PRESET. Any config field is overridden with
+--config.FIELD=VALUE, e.g. --config.batch_size=32 --config.degradation.options.gaussian.sigma=0.1.
+See README.md.
 """
 import sys
 
@@ -26,9 +27,11 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Config file, e.g. configs/dual_skip.py[:quick].',
                                 lock_config=True)
 flags.DEFINE_enum('mode', 'train', list(cli.MODES), 'What to do.')
-flags.DEFINE_string('workdir', None, 'Checkpoints, metrics and evaluation outputs (train, eval).')
+flags.DEFINE_string('workdir', None, 'Checkpoints, metrics and evaluation outputs (train, eval, '
+                    'restore, export).')
 flags.DEFINE_string('input', None, 'Input folder (score, degrade, restore), or weights file (import).')
-flags.DEFINE_string('output', None, 'Output folder (degrade, restore, package).')
+flags.DEFINE_string('output', None, 'Output folder (degrade, restore, package), or file '
+                    '(export).')
 flags.DEFINE_string('reference', None, 'Reference folder of clean images (score).')
 flags.DEFINE_string('degradation', None, 'Preset or kind for --mode=degrade (default: the config\'s), '
                     'or applied on the fly before --mode=restore.')

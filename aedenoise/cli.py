@@ -3,13 +3,10 @@ from __future__ import annotations
 
 import os
 
-from aedenoise import (build, command, degrade_files, evaluate_checkpoint, importing, metrics,
-                       package, parallel, restore, scoring, summary, train, validation)
 from aedenoise import workdir as workdir_lib
 from aedenoise.cpu import launch
 from aedenoise.errors import UserError
 
-MODES = ('train', 'eval', 'summary', 'score', 'degrade', 'import', 'restore', 'package')
 
 
 def _require(flags, *names):
@@ -26,8 +23,8 @@ def _config(config, workdir: str | None = None):
     found = workdir_lib.load_config(workdir)
     if found is not None:
       return found
-  raise UserError('--config is required, e.g. --config=configs/dual_skip.py (eval can also read '
-                  'the config.json of a --workdir that holds one)')
+  raise UserError('--config is required, e.g. --config=configs/dual_skip.py (eval and export can '
+                  'also read the config.json of a --workdir that holds one)')
 
 
 def launch_processes(flags, argv: list[str]) -> int:
@@ -58,7 +55,6 @@ def run(mode: str, config, flags) -> None:
     conv = metrics.Convention.from_config(config.eval) if config is not None else metrics.Convention()
     scoring.score_folders(flags.input, flags.reference, conv)
     return
-  config = _config(config, flags.workdir if mode in ('eval', 'summary', 'package') else None)
   if mode == 'summary':
     validation.validate(config)
     shape = build.input_shape(config)
@@ -75,6 +71,9 @@ def run(mode: str, config, flags) -> None:
   elif mode == 'restore':
     _require(flags, 'input', 'output')
     restore.run(flags, config)
+  elif mode == 'export':
+    _require(flags, 'output')
+    export.run(flags, config)
   elif mode == 'import':
     _require(flags, 'input')
     importing.import_torch_weights(config, flags.workdir, flags.input)

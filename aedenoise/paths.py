@@ -50,22 +50,13 @@ def check_local_input(value, flag: str) -> None:
 
 
 def write_text(target, text: str) -> None:
-  """`text` into `target`, never leaving half a file: locally through a temporary file and a
-  rename; on an object store in one upload, which is all-or-nothing (a rename there is a copy)."""
-  target = path(target)
-  if not is_local(target):
-    target.write_text(text)
-    return
-  tmp = target.parent / f'.tmp-{uuid.uuid4().hex}-{target.name}'
-  try:
-    tmp.write_text(text)
-    tmp.replace(target)
-  finally:
-    tmp.unlink(missing_ok=True)
+  """`text` into `target`, never leaving half a file (`write_bytes`)."""
+  write_bytes(target, text.encode())
 
 
 def write_bytes(target, data: bytes) -> None:
-  """`data` into `target`, as `write_text` writes text: never half a file."""
+  """`data` into `target`, never leaving half a file: locally through a temporary file and a
+  rename; on an object store in one upload, which is all-or-nothing (a rename there is a copy)."""
   target = path(target)
   if not is_local(target):
     target.write_bytes(data)

@@ -1,13 +1,14 @@
 """Overlapping tiles for images of any size, blended back with a window.
 
-A model either takes one input size only (the dual autoencoders: Dense layers fix it at 100x100),
-or is fully convolutional with sizes restricted to multiples of its total stride (the CIFAR-10
-study's models), and may scale its output (super-resolution). `probe_geometry` finds out which, by
-tracing the model on a few shapes (no computation). `plan` cuts an image, reflect-padded up to at
-least one tile, into tiles of one fixed shape, so the device compiles once per tile shape however
-many image sizes it sees; `Blender` adds the restored tiles back with a separable window that ramps
-from near 0 at a tile's edge to 1 over the overlap, normalised by the summed weights: seams vanish,
-and a pixel covered by one tile only keeps that tile's value exactly.
+A model either takes one input size only (the VAE: Dense layers fix it at 32x32), or is fully
+convolutional with sizes restricted to multiples of its total stride (the dual autoencoders, the
+CIFAR-10 study's models), and may scale its output (super-resolution). `probe_geometry` finds out
+which, by tracing the model on a few shapes (no computation); `smallest_side` finds the smallest
+input of a fully convolutional one. `plan` cuts an image, reflect-padded up to at least one tile,
+into tiles of one fixed shape, so the device compiles once per tile shape however many image sizes
+it sees; `Blender` adds the restored tiles back with a separable window that ramps from near 0 at a
+tile's edge to 1 over the overlap, normalised by the summed weights: seams vanish, and a pixel
+covered by one tile only keeps that tile's value exactly.
 """
 from __future__ import annotations
 
@@ -67,6 +68,20 @@ def probe_geometry(apply_fn, input_shape: tuple[int, ...]) -> Geometry:
            for a, b in sizes):
       return Geometry(channels=c, scale=scale, multiple=m)
   return Geometry(channels=c, scale=scale, fixed=(h, w))
+
+
+def smallest_side(apply_fn, geometry: Geometry, input_shape: tuple[int, ...]) -> int:
+  """The smallest side, a multiple of `geometry.multiple` and at most the configured input's, of a
+  square input a fully convolutional model takes (unpadded convolutions need a few pixels), found by
+  bisection (nothing runs)."""
+  m, c, s = geometry.multiple, geometry.channels, geometry.scale
+  ok = lambda k: (_output_shape(apply_fn, (1, m * k, m * k, c)) or (0,) * 3)[:3] == (
+      1, s * m * k, s * m * k)
+  lo, hi = 1, max(1, min(input_shape[1:3]) // m)  # the configured input is taken
+  while lo < hi:
+    mid = (lo + hi) // 2
+    lo, hi = (lo, mid) if ok(mid) else (mid + 1, hi)
+  return m * lo
 
 
 def starts(length: int, tile: int, overlap: int, multiple: int = 1) -> list[int]:

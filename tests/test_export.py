@@ -1,0 +1,125 @@
+"""--mode=export: the file runs in a process that has JAX but not the project, matches
+--mode=restore within one 8-bit level, takes several sizes of a fully convolutional model, and
+bad requests are one line."""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, tiny_config
+from test_cli import _assert_one_line_error, main_py
+
+from aedenoise import build, export, restore, train, train_state
+from aedenoise.models import contract
+
+SMALL = {'data.image_size': (16, 16), 'data.channels': 3, 'loss': 'mse'}
+
+
+def _without_project(tmp_path, *args):
+  """examples/load_exported.py copied into an empty folder and run there, with no PYTHONPATH."""
+  folder = tmp_path / 'elsewhere'
+  folder.mkdir()
+  shutil.copy(os.path.join(ROOT, 'examples', 'load_exported.py'), folder)
+  env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+  run = lambda argv: subprocess.run([sys.executable, *argv], cwd=folder, env=env,
+                                    capture_output=True, text=True, timeout=300)
+  assert run(['-c', 'import aedenoise']).returncode != 0  # the project is out of reach
+  return run(['load_exported.py', *map(str, args)])
+
+
+def test_exported_model_runs_alone_and_matches_restore(tmp_path):
+  workdir, model_file = tmp_path / 'w', tmp_path / 'out' / 'model.jax'
+  config = tiny_config('cifar_model_b_small', **SMALL)
+  train.train_and_evaluate(config, str(workdir))
+  meta = export.export_workdir(config, str(workdir), str(model_file))
+  written = json.loads((tmp_path / 'out' / 'model.jax.json').read_text())
+  assert written == json.loads(json.dumps(meta))
+  assert meta['platforms'] == ['cpu', 'cuda'] and meta['checkpoint_step'] == 4
+  assert meta['parameters'] == 5_539 and meta['model'] == 'cifar_model_b_small'
+  assert meta['input']['multiple'] == 4 and meta['input']['channels'] == 3
+  assert meta['config_sha256'] == hashlib.sha256((workdir / 'config.json').read_bytes()).hexdigest()
+
+  rng = np.random.default_rng(0)
+  sizes = [(16, 16), (28, 28)]  # one tile each in --mode=restore: no padding, no blending
+  args = []
+  for h, w in sizes:
+    pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    (tmp_path / f'in{h}').mkdir()
+    Image.fromarray(pixels).save(tmp_path / f'in{h}' / 'a.png')
+    np.save(tmp_path / f'in{h}.npy', pixels.astype(np.float32) / 255.0)
+    args += [tmp_path / f'in{h}.npy', tmp_path / f'out{h}.npy']
+  result = _without_project(tmp_path, model_file, *args)
+  assert result.returncode == 0, result.stderr
+  for h, w in sizes:
+    restore.restore_folder(config, str(workdir), str(tmp_path / f'in{h}'),
+                           str(tmp_path / f'restored{h}'), tile=h, overlap=0)
+    expected = np.asarray(Image.open(tmp_path / f'restored{h}' / 'a.png')).astype(int)
+    got = np.load(tmp_path / f'out{h}.npy')
+    assert got.shape == (h, w, 3)
+    assert np.abs(np.round(got * 255).astype(int) - expected).max() <= 1
+
+  loaded = jax.export.deserialize(bytearray(model_file.read_bytes()))
+  assert loaded.call(np.zeros((2, 20, 36, 3), np.float32)).shape == (2, 20, 36, 3)
+  with pytest.raises(Exception):  # not a multiple of the model's stride
+    loaded.call(np.zeros((1, 18, 18, 3), np.float32))
+
+
+def _random_variables(config, model):
+  """Variables of the model's shapes without running its initialisers (slow on large inputs):
+  small weights, and positive state (BatchNorm's variances)."""
+  rng = np.random.default_rng(0)
+  shapes = jax.eval_shape(lambda: train_state.init_variables(config, model))
+  params, state = contract.split(shapes)
+  return contract.merge(
+      jax.tree.map(lambda s: rng.normal(0, 0.1, s.shape).astype(s.dtype), params),
+      jax.tree.map(lambda s: rng.uniform(0.5, 1.0, s.shape).astype(s.dtype), state))
+
+
+@pytest.mark.parametrize('name, size', [
+    ('dual_skip', {'multiple': 4, 'min_size': [12, 12]}),  # unpadded: at least 12 pixels
+    ('sr_deconv', {'multiple': 1}),
+    ('cifar_vae', {'fixed_size': [32, 32]}),  # Dense layers
+    ('sr_resnet', {'fixed_size': [16, 16]}),  # a numpy resampling matrix needs concrete sizes
+])
+def test_each_geometry_exports_what_it_can(name, size):
+  config = __import__(f'configs.{name}', fromlist=['x']).get_config('quick')
+  model = build.create_model(config)
+  variables = _random_variables(config, model)
+  shape = build.input_shape(config)
+  exported, io = export.export_function(model, variables, shape)
+  assert size.items() <= io['input'].items()
+  assert ('why_fixed' in io['input']) == (name == 'sr_resnet')
+  scale = io['output']['scale']
+  if 'multiple' in io['input']:  # sizes other than the configured one, small to keep this quick
+    m, low = io['input']['multiple'], io['input']['min_size'][0]
+    h, w = low + m, low + 3 * m
+  else:
+    h, w = shape[1:3]
+  x = np.random.default_rng(1).random((2, h, w, shape[3])).astype(np.float32)
+  got = exported.call(x)
+  assert got.shape == (2, h * scale, w * scale, io['output']['channels'])
+  expected = np.clip(jax.jit(lambda x: contract.predict(model, variables, x))(x), 0, 1)
+  np.testing.assert_allclose(got, expected, atol=2e-5)
+
+
+def test_bad_export_is_one_line(tmp_path):
+  config = '--config=configs/cifar_model_b_small.py:quick'
+  (tmp_path / 'empty').mkdir()
+  _assert_one_line_error(
+      main_py(config, '--mode=export', f'--workdir={tmp_path / "empty"}',
+              f'--output={tmp_path / "m.jax"}'), 'no checkpoint', 'train first')
+  _assert_one_line_error(
+      main_py(config, '--mode=export', f'--workdir={tmp_path / "empty"}', f'--output={tmp_path}'),
+      f'--output {tmp_path} is a folder')
+  _assert_one_line_error(
+      main_py(config, '--mode=export', f'--workdir={tmp_path / "nowhere"}',
+              f'--output={tmp_path / "m.jax"}'), 'does not exist')
+  assert not (tmp_path / 'nowhere').exists()
+  _assert_one_line_error(main_py(config, '--mode=export', f'--workdir={tmp_path}'), '--output')
