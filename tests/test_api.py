@@ -1,0 +1,71 @@
+"""aedenoise.load(workdir)(image): NumPy images of any size, shape and dtype back, grey and colour
+through models of either kind."""
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import aedenoise
+from aedenoise.errors import UserError
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'legacy_workdirs')
+
+
+@pytest.fixture(scope='module')
+def colour_model(tmp_path_factory):
+  workdir = tmp_path_factory.mktemp('w') / 'cifar'
+  shutil.copytree(os.path.join(FIXTURES, 'cifar_model_b_small'), workdir)
+  return aedenoise.load(str(workdir))
+
+
+@pytest.fixture(scope='module')
+def grey_model(tmp_path_factory):
+  workdir = tmp_path_factory.mktemp('w') / 'mnist'
+  shutil.copytree(os.path.join(FIXTURES, 'mnist_dae_d1_l13'), workdir)
+  return aedenoise.load(str(workdir))
+
+
+@pytest.mark.parametrize('shape,dtype', [((37, 45, 3), np.uint8), ((20, 30), np.float32),
+                                         ((33, 17, 1), np.uint8), ((5, 9, 3), np.float64)])
+def test_images_come_back_with_their_shape_and_dtype(colour_model, shape, dtype):
+  rng = np.random.default_rng(0)
+  image = (rng.integers(0, 256, shape).astype(dtype) if dtype == np.uint8
+           else rng.random(shape).astype(dtype))
+  restored = colour_model(image)
+  assert restored.shape == image.shape and restored.dtype == image.dtype
+  assert not np.array_equal(restored, image)
+
+
+def test_a_grey_model_restores_colour_channel_by_channel_or_on_its_luma(grey_model):
+  assert grey_model.channels == 1
+  rng = np.random.default_rng(1)
+  photo = rng.random((40, 44, 3)).astype(np.float32)
+  per_channel = grey_model(photo)
+  for c in range(3):  # each channel is the grey restoration of that channel
+    np.testing.assert_allclose(per_channel[..., c], grey_model(photo[..., c]), atol=1e-6)
+  grey_model.channel_mode = 'luma'
+  try:
+    luma = grey_model(photo)
+  finally:
+    grey_model.channel_mode = 'per_channel'
+  assert luma.shape == photo.shape and not np.allclose(luma, per_channel)
+
+
+def test_a_colour_model_restores_grey_through_three_equal_channels(colour_model):
+  grey = np.random.default_rng(2).random((24, 24)).astype(np.float32)
+  out = colour_model(grey)
+  expected = colour_model(np.repeat(grey[..., None], 3, axis=-1)).mean(axis=-1)
+  np.testing.assert_allclose(out, np.clip(expected, 0, 1), atol=1e-6)
+
+
+def test_degrade_and_bad_input(colour_model):
+  clean = np.full((16, 16, 3), 128, np.uint8)
+  noisy = aedenoise.degrade(clean, 'gaussian_s25', seed=3)
+  assert noisy.dtype == np.float32 and noisy.shape == clean.shape
+  assert abs(float(np.std(noisy - 128 / 255)) - 25 / 255) < 0.01
+  np.testing.assert_array_equal(noisy, aedenoise.degrade(clean, 'gaussian_s25', seed=3))
+  with pytest.raises(UserError, match='H x W'):
+    colour_model(np.zeros((4, 4, 2)))
+  with pytest.raises(UserError, match='no config.json'):
+    aedenoise.load(os.path.join(FIXTURES, 'nosuch'))
