@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import os
 
+from aedenoise import (build, command, degrade_files, evaluate_checkpoint, export, importing,
+                       metrics, package, parallel, restore, scoring, summary, train, validation)
 from aedenoise import workdir as workdir_lib
 from aedenoise.cpu import launch
 from aedenoise.errors import UserError
 
+MODES = ('train', 'eval', 'summary', 'score', 'degrade', 'import', 'restore', 'export',
+         'package')
 
 
 def _require(flags, *names):
@@ -55,6 +59,8 @@ def run(mode: str, config, flags) -> None:
     conv = metrics.Convention.from_config(config.eval) if config is not None else metrics.Convention()
     scoring.score_folders(flags.input, flags.reference, conv)
     return
+  config = _config(config, flags.workdir if mode in ('eval', 'summary', 'export', 'package')
+                   else None)
   if mode == 'summary':
     validation.validate(config)
     shape = build.input_shape(config)
