@@ -2,12 +2,18 @@
 
   python main.py --config=configs/MODEL.py[:VARIANT] --workdir=DIR [--mode=MODE] [--config.a.b=v]
 
-Modes: train (default; resumes from DIR), eval, summary, import (a PyTorch state dict into DIR),
-restore (--input, --output), export (--output: a file that runs with JAX alone), package
-(--output: a small workdir to share), degrade (--input, --output), score (--input, --reference).
+Modes (--mode):
+  train     train, resuming from DIR, then evaluate (the default)
+  eval      score DIR's newest checkpoint on config.data.eval (--config: DIR's config.json)
+  restore   restore every image under --input into --output, any size
+  summary   the model's layers and parameter count
+  import    a PyTorch state dict (--input) as DIR's first checkpoint
+  export    DIR's model as a file that runs with JAX alone (--output)
+  package   DIR's model as a small workdir to share (--output)
+  degrade   degraded copies of every image under --input into --output
+  score     PSNR/SSIM of --input's images against --reference's
 Variants, comma-separated: quick, degradation=PRESET. Any config field is overridden with
---config.FIELD=VALUE, e.g. --config.batch_size=32 --config.degradation.options.gaussian.sigma=0.1.
-See README.md.
+--config.FIELD=VALUE, e.g. --config.batch_size=32. See README.md.
 """
 import sys
 

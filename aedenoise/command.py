@@ -4,6 +4,7 @@ entry point that turns a user's mistake into one line and an exit status instead
 """
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import re
@@ -14,6 +15,7 @@ import jax
 from absl import flags
 from absl import logging as absl_logging
 
+import configs
 from aedenoise.errors import UserError
 
 
@@ -63,10 +65,45 @@ def run_reporting_errors(fn: Callable[[], object]) -> object:
     sys.exit(130)
 
 
+HELP_FLAGS = ('--help', '-h', '-?', '--helpshort', '--helpfull', '--helpxml')
+CONFIGS = os.path.dirname(os.path.abspath(configs.__file__))
+
+
+def config_path(value: str) -> str:
+  """`--config`'s value with its file found: as given, else among this project's configs by
+  name ('dual_skip', 'configs/dual_skip.py', from any folder); UserError naming the closest."""
+  path, colon, variant = value.partition(':')
+  if os.path.isfile(path):
+    return value
+  name = os.path.splitext(os.path.basename(path))[0]
+  known = sorted(f[:-3] for f in os.listdir(CONFIGS) if f.endswith('.py') and f != '__init__.py')
+  if name in known:
+    return os.path.join(CONFIGS, f'{name}.py') + colon + variant
+  close = difflib.get_close_matches(name, known, n=3)
+  hint = f'did you mean {" or ".join(close)}?' if close else f'known: {", ".join(known)}'
+  raise UserError(f'--config {path}: no such config file; {hint}')
+
+
+def _with_config_found(argv: list[str]) -> list[str]:
+  out = []
+  for arg in argv:
+    if arg.startswith('--config='):
+      arg = '--config=' + config_path(arg[len('--config='):])
+    out.append(arg)
+  return out
+
+
 def parse_flags(argv: list[str]) -> list[str]:
-  """absl's flag parsing, with config errors reported in one line instead of a traceback."""
+  """absl's flag parsing, with config errors reported in one line instead of a traceback, and
+  --help (which absl ends with status 1) ending with 0."""
   try:
-    args = flags.FLAGS(argv)
+    try:
+      argv = _with_config_found(argv)
+      args = flags.FLAGS(argv)
+    except SystemExit:
+      if any(a in HELP_FLAGS for a in argv[1:]):
+        sys.exit(0)
+      raise
     config = flags.FLAGS['config'].value if 'config' in flags.FLAGS else None
     if config is not None:
       config.get('model')  # a config file that failed to load raises only when first used
@@ -81,6 +118,8 @@ def parse_flags(argv: list[str]) -> list[str]:
     where = f' (line {e.lineno})' if isinstance(e, SyntaxError) and e.lineno else ''
     text = e.msg if isinstance(e, SyntaxError) else str(e)
     problem = f'cannot load the config file: {type(e).__name__}: {text}{where}'
+  except UserError as e:
+    problem = str(e)
   except (AttributeError, KeyError) as e:  # an override naming a field the config lacks
     field = re.search(r'[A-Za-z_]\w*', str(e)).group(0)
     bad = [a.split('=')[0] for a in argv if a.startswith('--config.') and field in a] or [field]

@@ -172,6 +172,8 @@ def run_loop(config, workdir, state, meta, batches, checkpointer, writer, evalua
     with workdir_lib.StopRequests() as stop:
       for step_number in range(start + 1, config.num_train_steps + 1):
         state, step_metrics = step_fn(state, next(batches))
+        if step_number == start + 1:  # the call returns once compiled, before the step has run
+          progress.compiled(start)
         pending.append(step_metrics)
         is_last = step_number == config.num_train_steps
         if jax.process_count() > 1:

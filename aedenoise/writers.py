@@ -118,11 +118,15 @@ def _duration(seconds: float) -> str:
 
 
 class Progress:
-  """Steps/s and ETA between log points, measured on the host clock."""
+  """Steps/s and ETA between log points, measured on the host clock; `compiled(step)` restarts the
+  clock once the first step has compiled, so that the first rate and ETA leave compilation out."""
 
   def __init__(self, start_step: int, total_steps: int, batch_size: int):
     self.total, self.batch = total_steps, batch_size
     self._t, self._step = time.perf_counter(), start_step
+
+  def compiled(self, step: int) -> None:
+    self._t, self._step = time.perf_counter(), step
 
   def rates(self, step: int) -> dict:
     now = time.perf_counter()
