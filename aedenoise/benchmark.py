@@ -13,17 +13,20 @@ on every run and device, whatever else is in the folder. Writes OUT/benchmark.{j
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
 import time
 
+import jax
+import numpy as np
 import tqdm
 from absl import app, flags
 from ml_collections import config_flags
 
-from aedenoise import (baseline_runner, baselines, command, inference, metrics, parallel, paths,
-                       reporting, testsets, validation)
+from aedenoise import (baseline_runner, baselines, benchmark_report, build, channels, command,
+                       degradations, inference, metrics, parallel, paths, testsets, validation)
 from aedenoise import workdir as workdir_lib
 from aedenoise.errors import UserError
 
@@ -50,8 +53,7 @@ def define_flags() -> None:
   flags.DEFINE_integer('tile_overlap', -1, 'Tile overlap for the model (-1 = from its geometry).')
 
 
-NOISY = 'noisy'
-COLUMNS = ('set', 'sigma', 'method', 'psnr', 'ssim', 'images', 'seconds', 'cached')
+NOISY = benchmark_report.NOISY
 
 
 def parse_sets(text: str | None) -> list[tuple[str, str]]:
@@ -83,32 +85,12 @@ def parse_sigmas(text: str) -> list[int]:
   return sigmas
 
 
-def markdown(records: list[dict], footer: str) -> str:
-  table = reporting.markdown_table(records, COLUMNS)
-  return f'# Benchmark\n\n{table}\n\n{footer}\n'
-
-
-FOOTER = ('Whole images; noisy = clean + N(0, sigma/255), unclipped and unquantised, as DnCNN/KAIR '
-          'add it; restored images clipped to [0, 1] and rounded to 8 bits before scoring; the '
-          '`noisy` row scores the unclipped float input. PSNR (dB) and SSIM are means over images '
-          '(aedenoise/metrics.py). `seconds`: time spent on the method in this run (baselines: '
-          'summed over worker processes); `cached`: baseline results read from the cache.')
-
-
-def write(out_dir, records: list[dict], footer: str = FOOTER) -> None:
-  """OUT/benchmark.{json,csv,md}; OUT may be a URL (gs://...)."""
-  out = paths.path(out_dir)
-  out.mkdir(parents=True, exist_ok=True)
-  (out / 'benchmark.json').write_text(json.dumps(records, indent=2))
-  (out / 'benchmark.csv').write_text(paths.csv_text(records, COLUMNS, extrasaction='ignore'))
-  (out / 'benchmark.md').write_text(markdown(records, footer))
-
-
 def run_benchmark(sets: list[tuple[str, str]], sigmas: list[int], methods: list[str],
                   out_dir: str, *, limit: int = 0, workers: int = 0, cache_dir: str | None = None,
                   seed: int = 0, model=None) -> list[dict]:
   """Scores every (set, sigma) for the noisy input, `model` (a tiled restorer or None) and each
-  baseline; writes OUT/benchmark.{json,csv,md} and returns the records."""
+  baseline; writes OUT/benchmark.{json,csv,md} and OUT/benchmark_images.csv (aedenoise/
+  benchmark_report.py) and returns the records."""
   cache_dir = cache_dir or str(paths.path(out_dir) / 'cache')
   tests = [testsets.load_set(name, root, limit) for name, root in sets]
   for t in tests:
@@ -148,21 +130,30 @@ def run_benchmark(sets: list[tuple[str, str]], sigmas: list[int], methods: list[
     restored.setdefault((name, s, m), [None] * len(noisy[(name, s)]))[i] = r.image
     seconds[(name, s, m)] = seconds.get((name, s, m), 0.0) + r.seconds
     cached[(name, s, m)] = cached.get((name, s, m), 0) + r.cached
-  records = []
+  records, images = [], []
+
+  def scored(t, s, m, outputs, conv, extra):
+    each = testsets.score_each(outputs, t.clean, conv)
+    images.extend({'set': t.name, 'sigma': s, 'method': m, 'image': name, 'psnr': p, 'ssim': q}
+                  for name, (p, q) in zip(t.names, each))
+    records.append({'set': t.name, 'sigma': s, 'method': m,
+                    'psnr': float(np.mean([p for p, _ in each])),
+                    'ssim': float(np.mean([q for _, q in each])), 'images': len(t.clean),
+                    **extra})
+
   for t in tests:
     for s in sigmas:
-      psnr, ssim = testsets.score(noisy[(t.name, s)], t.clean, raw)
-      records.append({'set': t.name, 'sigma': s, 'method': NOISY, 'psnr': psnr, 'ssim': ssim,
-                      'images': len(t.clean)})
+      scored(t, s, NOISY, noisy[(t.name, s)], raw, {})
       names = ([model.name] if model is not None else []) + methods
       for m in names:
-        if (t.name, s, m) not in restored:
-          continue
-        psnr, ssim = testsets.score(restored[(t.name, s, m)], t.clean, quantised)
-        records.append({'set': t.name, 'sigma': s, 'method': m, 'psnr': psnr, 'ssim': ssim,
-                        'images': len(t.clean), 'seconds': round(seconds[(t.name, s, m)], 2),
-                        'cached': cached.get((t.name, s, m))})
-  write(out_dir, records)
+        if (t.name, s, m) in restored:
+          scored(t, s, m, restored[(t.name, s, m)], quantised,
+                 {'seconds': round(seconds[(t.name, s, m)], 2),
+                  'cached': cached.get((t.name, s, m))})
+  records = benchmark_report.with_published(records)
+  provenance = model.provenance if model is not None else None
+  benchmark_report.write(out_dir, records, images, benchmark_report.footer(seed, provenance),
+                         provenance)
   return records
 
 
@@ -175,15 +166,23 @@ class ModelRows:
     loaded = inference.load_model(config, workdir, mesh)
     self.step = loaded.step
     self.restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap)
-    self.name = config.model
+    self.name = build.model_label(config)
+    parameters = sum(x.size for x in jax.tree.leaves(loaded.variables['params']))
+    self.provenance = {
+        'name': self.name, 'parameters': f'{parameters:,}', 'workdir': workdir,
+        'checkpoint step': loaded.step,
+        'training degradation': json.dumps(degradations.resolve(config.degradation).to_dict()
+                                           if hasattr(config.degradation, 'to_dict')
+                                           else config.degradation, sort_keys=True),
+        'config sha256': hashlib.sha256(workdir_lib.config_json(config).encode()).hexdigest()[:16]}
 
   def __call__(self, noisy: list, test: testsets.TestSet):
-    """Restored images, or None when the set's colour is not the model's (no row)."""
-    if noisy[0].shape[-1] != self.restorer.geometry.channels:
-      print(f'{test.name}: {self.name} takes {self.restorer.geometry.channels} channel(s); no '
-            f'model row', file=sys.stderr)
-      return None
-    return self.restorer.restore(noisy)
+    """Restored images; a set of other channels than the model's goes through
+    aedenoise/channels.py (a grey model restores colour channel by channel), said once."""
+    note = channels.describe(noisy[0].shape[-1], self.restorer.geometry.channels)
+    if note:
+      print(f'{test.name}: {note}', file=sys.stderr)
+    return channels.adapt(self.restorer.restore, noisy, self.restorer.geometry.channels)
 
 
 def main(argv):
@@ -208,7 +207,7 @@ def main(argv):
                          model=model)
   command.quiet_library_logs()
   records = command.run_reporting_errors(run)
-  print(markdown(records, FOOTER))
+  print((paths.path(FLAGS.output) / 'benchmark.md').read_text())
 
 
 if __name__ == '__main__':

@@ -65,9 +65,15 @@ def add_noise(clean_u8, key, sigma: int) -> np.ndarray:
   return x + np.asarray(jax.random.normal(key, x.shape, np.float32)) * (sigma / 255.0)
 
 
-def score(images, clean_u8, conv: metrics.Convention) -> tuple[float, float]:
-  """Mean PSNR and SSIM over images of any sizes (one compile per size)."""
+def score_each(images, clean_u8, conv: metrics.Convention) -> list[tuple[float, float]]:
+  """(PSNR, SSIM) of each image against its clean one, images of any sizes (one compile per
+  size)."""
   values = [metrics.psnr_ssim(np.asarray(a, np.float32)[None], b[None].astype(np.float32) / 255.0,
                               conv) for a, b in zip(images, clean_u8)]
-  return (float(np.mean([float(p[0]) for p, _ in values])),
-          float(np.mean([float(s[0]) for _, s in values])))
+  return [(float(p[0]), float(s[0])) for p, s in values]
+
+
+def score(images, clean_u8, conv: metrics.Convention) -> tuple[float, float]:
+  """Mean PSNR and SSIM over images of any sizes."""
+  each = score_each(images, clean_u8, conv)
+  return float(np.mean([p for p, _ in each])), float(np.mean([s for _, s in each]))
