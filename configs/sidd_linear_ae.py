@@ -10,10 +10,12 @@ The study's recipe: MSE, Adam 1e-4, batch 4, 256x256x3 pairs, random flips and r
 Without pairs the default trains on clean images (dead leaves, or `folder:` photos of your own)
 with synthetic Poisson-Gaussian noise from SIDD's noise level function (preset `sidd_nlf`).
 
-Scale: the study fed uint8 images in 0-255 to the network and reports MSE on that scale (train 48.3,
-validation 61.1 after 100 epochs); this project's images are in [0, 1], so the same errors read
-48.3 / 255^2 = 7.4e-4 (30.6 dB PSNR) and 61.1 / 255^2 = 9.4e-4 (29.3 dB). The network is linear
-with a global residual, so the scale changes only the biases' and the learning rate's meaning.
+Scale: the study fed uint8 images in 0-255 to the network and reports MSE on that scale (train
+48.31, validation 61.08 after 100 epochs); this project's images are in [0, 1], so the same errors
+read 48.31 / 255^2 = 7.43e-4 and 61.08 / 255^2 = 9.39e-4, i.e. 31.29 and 30.27 dB PSNR
+(10 log10(255^2 / MSE)). The network is linear with a global residual, so the scale changes only
+the biases' and the learning rate's meaning. The study's results beside this project's:
+python -m aedenoise.study sidd_linear_ae (docs/STUDIES.md).
 
 The quick variant trains on 32x32 crops (the model is fully convolutional) and evaluates on 256x256
 centre crops (`data.eval_image_size`); on the 12 SIDD sample pairs, 9 train and 3 test
