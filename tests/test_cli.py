@@ -65,7 +65,7 @@ def _assert_one_line_error(result, *fragments):
 
 
 @pytest.mark.parametrize('args, fragments', [
-    (['--config.model=unet'], ['unknown model', 'dual_skip']),
+    (['--config.model=resnet50'], ['unknown model', 'dual_skip']),
     (['--config.nmu_train_steps=5'], ['--config.nmu_train_steps', 'no field']),
     (['--config.data.train=folder:/no/such/folder'], ['/no/such/folder']),
     (['--config.data.eval=folder:/no/such/folder'], ['/no/such/folder']),
