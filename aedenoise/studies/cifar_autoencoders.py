@@ -11,7 +11,7 @@ Data: `cifar10_test_jpeg/` (CIFAR-10's 10,000 test images, lossy JPEG) split str
 `cifar10_lossless/train/` (200 genuine training images) as a second, exact check. `--data_dir=tfds`
 reads `tfds:cifar10` (train for training, test for scores) where TFDS can download it. The
 checkpoints are read from `checkpoints/psychalas2024/` beside the data folder. Budgets: `smoke` 8
-steps per model; `reduced` 4,000 steps of batch 64 (32 epochs of the 8,000 images; cost in
+steps per model; `reduced` 3,000 steps of batch 64 (24 epochs of the 8,000 images; cost in
 docs/STUDIES.md); `full` each config's own recipe (the study's runs 1, 35, 37, 38).
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ TRAINED = (('model_a', 'Model-A', cifar_model_a, 1e-3), ('model_b', 'Model-B (Fi
                                                           cifar_model_b, 3e-3),
            ('model_b_small', 'Model-B (as trained)', cifar_model_b_small, 5e-3),
            ('model_c', 'Model-C', cifar_model_c, 3e-3))
-BUDGETS = {'smoke': (8, 32, 64, 20), 'reduced': (4_000, 64, 0, 3_000), 'full': (0, 0, 0, 6_000)}
+BUDGETS = {'smoke': (8, 32, 64, 20), 'reduced': (3_000, 64, 0, 3_000), 'full': (0, 0, 0, 6_000)}
 CLEAN_F1 = 97.72
 
 

@@ -45,8 +45,8 @@ SR_NETS = {'sr_deconv': (DECONV, sr_deconv, 2), 'sr_resnet': (RESNET, sr_resnet,
 BUDGETS = {
     'smoke': ({'pool_ae_a': (8, 32, 0), 'pool_ae_b': (8, 32, 0), 'vae': (8, 32, 0),
                'sr_deconv': (4, 2, 0), 'sr_resnet': (4, 4, 64)}, (64, 4)),
-    'reduced': ({'pool_ae_a': (4_000, 32, 0), 'pool_ae_b': (4_000, 32, 0), 'vae': (3_000, 64, 0),
-                 'sr_deconv': (4_000, 5, 0), 'sr_resnet': (3_000, 8, 64)}, (0, 0)),
+    'reduced': ({'pool_ae_a': (3_000, 32, 0), 'pool_ae_b': (3_000, 32, 0), 'vae': (2_000, 64, 0),
+                 'sr_deconv': (3_000, 5, 0), 'sr_resnet': (2_000, 8, 64)}, (0, 0)),
     'full': ({}, (0, 0)),
 }
 

@@ -9,7 +9,7 @@ the config's seeded split. Training on random 32x32 crops (the model is fully co
 linear, so the crop size changes only the cost), batch 4, Adam 1e-4, MSE, flips and rot90 as the
 study's pipeline. Every split is scored under two protocols: the study's (each whole image resized
 to 256x256, bilinear, as `cv2.resize`) and this project's (256x256 centre crops, no resampling).
-Budgets: `smoke` 4 steps; `reduced` 3,000 steps (docs/STUDIES.md has its cost); `full` the
+Budgets: `smoke` 4 steps; `reduced` 2,000 steps (docs/STUDIES.md has its cost); `full` the
 study's 200 epochs of 200 steps (40,000 steps).
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from configs import sidd_linear_ae as sidd_config
 
 PAPER = (Paper('sidd_linear_ae', 'train, resized 256x256', 'mse_255', 48.31),
          Paper('sidd_linear_ae', 'validation, resized 256x256', 'mse_255', 61.08))
-BUDGET_STEPS = {'smoke': 4, 'reduced': 3_000, 'full': 40_000}
+BUDGET_STEPS = {'smoke': 4, 'reduced': 2_000, 'full': 40_000}
 # (row name, short name for files, config fields of the protocol)
 PROTOCOLS = (
     ('resized 256x256', 'resized', {'data.fit': 'resize', 'data.resize_method': 'bilinear'}),
