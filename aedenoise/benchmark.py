@@ -26,6 +26,7 @@ from aedenoise import (baseline_runner, baselines, command, inference, metrics, 
                        reporting, testsets, validation)
 from aedenoise import workdir as workdir_lib
 from aedenoise.errors import UserError
+from input_pipeline import images as image_io
 
 FLAGS = flags.FLAGS
 
@@ -99,9 +100,9 @@ def write(out_dir, records: list[dict], footer: str = FOOTER) -> None:
   """OUT/benchmark.{json,csv,md}; OUT may be a URL (gs://...)."""
   out = paths.path(out_dir)
   out.mkdir(parents=True, exist_ok=True)
-  (out / 'benchmark.json').write_text(json.dumps(records, indent=2))
-  (out / 'benchmark.csv').write_text(paths.csv_text(records, COLUMNS, extrasaction='ignore'))
-  (out / 'benchmark.md').write_text(markdown(records, footer))
+  paths.write_text(out / 'benchmark.json', json.dumps(records, indent=2))
+  paths.write_text(out / 'benchmark.csv', paths.csv_text(records, COLUMNS, extrasaction='ignore'))
+  paths.write_text(out / 'benchmark.md', markdown(records, footer))
 
 
 def run_benchmark(sets: list[tuple[str, str]], sigmas: list[int], methods: list[str],
@@ -112,8 +113,9 @@ def run_benchmark(sets: list[tuple[str, str]], sigmas: list[int], methods: list[
   cache_dir = cache_dir or str(paths.path(out_dir) / 'cache')
   tests = [testsets.load_set(name, root, limit) for name, root in sets]
   for t in tests:
-    for line in t.skipped:
-      print(f'skipped: {line}', file=sys.stderr)
+    if t.skipped:
+      print(f'skipped {len(t.skipped)} unreadable file(s) of {t.name}: '
+            f'{image_io.first_few(t.skipped)}', file=sys.stderr)
   empty = [t.name for t in tests if not t.clean]
   if empty:
     raise UserError(f'no readable images in set(s) {", ".join(empty)}')

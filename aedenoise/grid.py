@@ -165,11 +165,11 @@ def _fmt(column: str, value) -> str:
 
 def write_table(workdir: str, rows: list[dict]) -> None:
   """grid.csv (full precision) and grid.md (rounded), one row per finished model."""
-  (paths.path(workdir) / 'grid.csv').write_text(
-      paths.csv_text(({c: r[c] for c in COLUMNS} for r in rows), COLUMNS))
+  paths.write_text(paths.path(workdir) / 'grid.csv',
+                   paths.csv_text(({c: r[c] for c in COLUMNS} for r in rows), COLUMNS))
   lines = ['| ' + ' | '.join(COLUMNS) + ' |', '|' + '---|' * len(COLUMNS)]
   lines += ['| ' + ' | '.join(_fmt(c, r[c]) for c in COLUMNS) + ' |' for r in rows]
-  (paths.path(workdir) / 'grid.md').write_text('\n'.join(lines) + '\n')
+  paths.write_text(paths.path(workdir) / 'grid.md', '\n'.join(lines) + '\n')
 
 
 def run_grid(config, workdir: str, models: list[str]) -> list[dict]:
