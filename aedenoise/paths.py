@@ -71,7 +71,10 @@ def atomic_file(target):
     target.write_bytes(buffer.getvalue())
     return
   folder = os.path.dirname(os.path.abspath(target))
-  fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{target.name}.{os.getpid()}.', suffix='.tmp')
+  try:
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{target.name}.{os.getpid()}.', suffix='.tmp')
+  except OSError as e:  # named after the target, not the temporary file
+    raise OSError(e.errno, e.strerror, os.fspath(target)) from None
   try:
     with os.fdopen(fd, 'wb') as f:
       yield f
@@ -79,9 +82,11 @@ def atomic_file(target):
       os.fsync(f.fileno())
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; a plain open() would not
     os.replace(tmp, target)
-  except BaseException:
+  except BaseException as e:
     with contextlib.suppress(OSError):
       os.unlink(tmp)
+    if isinstance(e, OSError) and e.errno is not None:
+      raise OSError(e.errno, e.strerror, os.fspath(target)) from None
     raise
 
 

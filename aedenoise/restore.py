@@ -80,6 +80,13 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
     return h * geometry.scale, w * geometry.scale
   plan = outputs.plan(input_dir, output_dir, out_size=out_size, out_channels=channels,
                       overwrite=overwrite)
+  skipped, bits, written = list(plan.skipped), outputs.Bits(), 0
+  (th, tw), used_overlap = geometry.tile(tile, overlap)
+  details = f' (tiles {th}x{tw}, overlap {used_overlap})'
+  if not plan.pending:  # every output is there already: nothing to load the model for
+    line = outputs.report('restored', output_dir, plan, 0, skipped, bits, details=details)
+    return {'written': 0, 'kept': len(plan.kept), 'skipped': skipped, 'tile': (th, tw),
+            'overlap': used_overlap, 'line': line}
   mesh = parallel.create_mesh()
   try:
     loaded = inference.load_model(config, workdir, mesh)
@@ -88,7 +95,6 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
     raise
   restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap,
                                 geometry=geometry)
-  skipped, bits, written = list(plan.skipped), outputs.Bits(), 0
   items = _read(input_dir, plan.pending, channels, spec, seed, skipped, bits)
   try:
     with tqdm.tqdm(total=len(plan.pending), unit='img', desc='restore', file=sys.stderr) as bar:
@@ -101,11 +107,9 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
     raise Interrupted(f'{e}: {written} of {len(plan.pending)} images were restored into '
                       f'{output_dir} (each whole); the same command finishes the rest',
                       e.signum) from None
-  th, tw = restorer.tile
-  line = outputs.report('restored', output_dir, plan, written, skipped, bits,
-                        details=f' (tiles {th}x{tw}, overlap {restorer.overlap})')
-  return {'written': written, 'kept': len(plan.kept), 'skipped': skipped, 'tile': restorer.tile,
-          'overlap': restorer.overlap, 'line': line}
+  line = outputs.report('restored', output_dir, plan, written, skipped, bits, details=details)
+  return {'written': written, 'kept': len(plan.kept), 'skipped': skipped, 'tile': (th, tw),
+          'overlap': used_overlap, 'line': line}
 
 
 def run(flags, config) -> None:

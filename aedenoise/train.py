@@ -164,8 +164,8 @@ def _train(config, workdir: str, mesh, undo) -> dict[str, Any]:
                                  evaluator.method, reporting.scored_on(config))
       reporting.plot_curves(writer.path, paths.path(workdir) / 'curves.png')
   except OSError as e:
-    raise UserError(f'cannot write the evaluation into {workdir}: {e.strerror or e} (the table '
-                    f'is in the log above)') from None
+    raise UserError(f'cannot write {e.filename or workdir}: {e.strerror or e} (the evaluation '
+                    f'table is in the log above; the checkpoint is saved)') from None
   writer.close()
   checkpointer.close()
   return {'eval': records, 'train': last_logged}

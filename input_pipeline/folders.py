@@ -135,7 +135,7 @@ def open_folder(arg: str, data_cfg, split: str) -> FolderSource:
   src = FolderSource(os.path.expanduser(arg), int(data_cfg.channels),
                      max_pixels=int(data_cfg.get('max_pixels', image_io.DEFAULT_MAX_PIXELS)))
   if src.ignored:
-    logging.warning('folder:%s: ignored %d file(s) not named as images: %s', arg,
+    logging.info('folder:%s: ignored %d file(s) not named as images: %s', arg,
                     len(src.ignored), image_io.first_few(src.ignored))
   # Split the listed files, then check only the chosen ones: the split does not depend on
   # which files happen to be broken, and a test split is not re-read for a train run.

@@ -6,12 +6,13 @@ import os
 import signal
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from aedenoise import degrade_files, inference, outputs, paths, restore, train
+from aedenoise import cli, degrade_files, evaluate, inference, outputs, paths, restore, train
 from aedenoise import workdir as workdir_lib
 from aedenoise.errors import Interrupted, UserError
 from conftest import ROOT, tiny_config
@@ -175,7 +176,8 @@ def test_a_full_disk_midway_keeps_finished_images_and_a_rerun_does_the_rest(
   assert sorted(os.listdir(tmp_path / 'out')) == names
 
 
-def test_a_rerun_redoes_damaged_outputs_and_clears_a_killed_runs_temporaries(tmp_path, workdir):
+def test_a_rerun_redoes_damaged_outputs_and_clears_a_killed_runs_temporaries(tmp_path, workdir,
+                                                                              monkeypatch):
   _images(tmp_path / 'in', ['a.png', 'b.png', 'sub/c.png'])
   out = tmp_path / 'out'
   assert _restore(workdir, tmp_path / 'in', out)['written'] == 3
@@ -191,6 +193,9 @@ def test_a_rerun_redoes_damaged_outputs_and_clears_a_killed_runs_temporaries(tmp
   assert _temporaries(out) == [f'.c.png.{os.getpid()}.x3y4.tmp']
   result = _restore(workdir, tmp_path / 'in', out, overwrite=True)
   assert (result['written'], result['kept']) == (3, 0)
+  monkeypatch.setattr(inference, 'load_model', None)  # all done: the model is not even loaded
+  result = _restore(workdir, tmp_path / 'in', out)
+  assert (result['written'], result['kept']) == (0, 3)
 
 
 def test_sigterm_during_restore_is_one_line_and_keeps_whole_images(tmp_path, workdir,
@@ -249,3 +254,17 @@ def test_main_py_refusals_are_one_line(tmp_path, workdir):
     assert result.returncode == 2 and 'Traceback' not in result.stderr, result.stderr[-3000:]
     assert len(errors) == 1 and fragment in errors[0], result.stderr[-3000:]
   assert sorted(os.listdir(tmp_path)) == ['in']
+
+
+def test_sigterm_during_eval_is_one_line_and_writes_nothing(workdir, monkeypatch):
+  def signalled(self, variables, eval_set):
+    os.kill(os.getpid(), signal.SIGTERM)
+    return [], {}
+  monkeypatch.setattr(evaluate.Evaluator, 'run', signalled)
+  flags = types.SimpleNamespace(mode='eval', workdir=workdir, coordinator_address='',
+                                num_processes=0, process_id=-1, distributed_timeout=300)
+  before = sorted(os.listdir(os.path.join(workdir, 'eval')))
+  with pytest.raises(Interrupted, match=r'^stopped by SIGTERM during --mode=eval$') as info:
+    cli.run('eval', _config(), flags)
+  assert info.value.exit_code == 128 + signal.SIGTERM
+  assert sorted(os.listdir(os.path.join(workdir, 'eval'))) == before
