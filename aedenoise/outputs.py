@@ -178,9 +178,9 @@ def plan(input_dir: str, output_dir: str, *, out_size: Callable[[image_io.Header
     notes.append(f'{len(animated)} animated input(s), of which the first frame was used: '
                  f'{image_io.first_few(animated)}')
   pending, kept = [], []
-  for item in items:
-    done = not overwrite and is_complete(paths.path(output_dir) / item.target,
-                                         out_size(item.header))
+  for item in items:  # `out_size` may trace a degradation: asked only where an output exists
+    target = paths.path(output_dir) / item.target
+    done = not overwrite and target.exists() and is_complete(target, out_size(item.header))
     (kept.append(item.target) if done else pending.append(item))
   created = workdir_lib.first_missing(output_dir)
   result = Plan(input_dir, output_dir, pending, kept, skipped, notes, created)
@@ -188,9 +188,10 @@ def plan(input_dir: str, output_dir: str, *, out_size: Callable[[image_io.Header
     workdir_lib.check_writable(output_dir, '--output')
     _check_writable(output_dir, [i.target for i in pending])
     if pending:
-      sizes = {i.target: _raw_bytes(out_size(i.header), out_channels, i.header) for i in pending}
-      largest = max(sizes, key=sizes.get)
-      _check_space(output_dir, sizes[largest], largest)
+      largest = max(pending, key=lambda i: (i.header.width * i.header.height *
+                                            (2 if i.header.deep_grey else 1)))
+      _check_space(output_dir, _raw_bytes(out_size(largest.header), out_channels,
+                                          largest.header), largest.target)
     names = {}  # what a killed run may have left half-written, by folder
     for target in targets.values():
       folder, name = os.path.split(os.path.join(output_dir, target))
