@@ -43,7 +43,7 @@ def check_degradation(config, geometry: tiling.Geometry, spec, name: str) -> Non
   does = 'does not enlarge' if s == 1 else f'enlarges {s}x'
   fix = ('use one that keeps the size (or a super-resolution model)' if s == 1 else
          f'use one that shrinks {s}x')
-  raise UserError(f'--degradation={name} turns {w}x{h} images into {dw}x{dh}, and {model} {does}: '
+  raise UserError(f'{name} turns {w}x{h} images into {dw}x{dh}, and {model} {does}: '
                   f'its outputs would be {dw * s}x{dh * s}, not the input\'s {w}x{h}; {fix}')
 
 
@@ -119,5 +119,6 @@ def run(flags, config) -> None:
   result = restore_folder(config, flags.workdir, flags.input, flags.output, tile=flags.tile,
                           overlap=flags.tile_overlap, spec=spec, seed=int(flags.seed),
                           overwrite=bool(getattr(flags, 'overwrite', False)),
-                          degradation=flags.degradation or 'the config degradation')
+                          degradation=(f'--degradation={flags.degradation}' if flags.degradation
+                                       else "the config's degradation"))
   print(result['line'])

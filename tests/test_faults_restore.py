@@ -131,7 +131,7 @@ def mock_usage(free):
 def test_tiles_and_degradations_are_checked_against_the_model_first(tmp_path, no_model, kwargs,
                                                                     message):
   _images(tmp_path / 'in', ['x.png'])
-  name = 'sr_x4' if 'spec' in kwargs else 'the degradation'
+  name = '--degradation=sr_x4' if 'spec' in kwargs else 'the degradation'
   with pytest.raises(UserError, match=message):
     _restore('unused', tmp_path / 'in', tmp_path / 'out', degradation=name, **kwargs)
   assert not (tmp_path / 'out').exists()
