@@ -43,6 +43,8 @@ flags.DEFINE_string('degradation_args', None, 'name=value,... for --degradation;
                     'lo:hi; dotted names reach into a composed preset (options.gaussian.sigma=0.1).')
 flags.DEFINE_integer('seed', 0, 'Seed of --mode=degrade (and restore\'s --degradation); each image\'s '
                      'key also folds in its name.')
+flags.DEFINE_bool('overwrite', False, '--mode=restore: restore again the images whose outputs a '
+                  'previous run finished (by default they are kept, so a rerun does the rest).')
 flags.DEFINE_integer('tile', 0, '--mode=restore: tile side in input pixels (0: the model\'s input size '
                      'for a one-size model, else 256).')
 flags.DEFINE_integer('tile_overlap', -1, '--mode=restore: pixels shared by neighbouring tiles (-1: a '

@@ -16,7 +16,6 @@ import json
 import multiprocessing
 import os
 import time
-import uuid
 
 import numpy as np
 
@@ -54,14 +53,10 @@ def _load(path) -> np.ndarray:
 
 
 def _save(path, image: np.ndarray) -> None:
-  """Locally through a temporary file and a rename, so concurrent runs never read half a file;
-  at a URL (the cache beside a gs:// --output) in one upload, which is all-or-nothing."""
+  """Whole or not at all (paths.atomic_file), so concurrent runs never read half a file."""
   path.parent.mkdir(parents=True, exist_ok=True)
-  target = path if not paths.is_local(path) else path.parent / f'.{uuid.uuid4().hex}.tmp.npy'
-  with target.open('wb') as f:
+  with paths.atomic_file(path) as f:
     np.save(f, np.round(image * 65535.0).astype(np.uint16))
-  if target != path:
-    target.replace(path)
 
 
 def _run(job: Job, cache_dir: str) -> Result:

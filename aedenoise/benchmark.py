@@ -29,6 +29,7 @@ from aedenoise import (baseline_runner, baselines, benchmark_report, build, chan
                        degradations, inference, metrics, parallel, paths, testsets, validation)
 from aedenoise import workdir as workdir_lib
 from aedenoise.errors import UserError
+from input_pipeline import images as image_io
 
 FLAGS = flags.FLAGS
 
@@ -94,8 +95,9 @@ def run_benchmark(sets: list[tuple[str, str]], sigmas: list[int], methods: list[
   cache_dir = cache_dir or str(paths.path(out_dir) / 'cache')
   tests = [testsets.load_set(name, root, limit) for name, root in sets]
   for t in tests:
-    for line in t.skipped:
-      print(f'skipped: {line}', file=sys.stderr)
+    if t.skipped:
+      print(f'skipped {len(t.skipped)} unreadable file(s) of {t.name}: '
+            f'{image_io.first_few(t.skipped)}', file=sys.stderr)
   empty = [t.name for t in tests if not t.clean]
   if empty:
     raise UserError(f'no readable images in set(s) {", ".join(empty)}')

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import input_pipeline
 from aedenoise import degradations, losses
 from aedenoise.errors import UserError
-from aedenoise.models import MODELS
+from aedenoise.models import MODELS, contract
 
 DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 
@@ -72,6 +72,27 @@ def eval_degradation(config):
   training's when that is empty."""
   spec = config.eval.get('degradation') or config.degradation
   return degradations.resolve(spec)
+
+
+def model_scale(config, model) -> int:
+  """How many times the model enlarges its input (1 for a denoiser), traced, not computed."""
+  x = jax.ShapeDtypeStruct(input_shape(config), jnp.float32)
+  out = jax.eval_shape(lambda x: contract.predict(model, contract.init(model, x, 0), x), x)
+  return out.shape[1] // x.shape[1]
+
+
+def check_pairs(label: str, scale: int, inputs_shape, targets_shape, where: str) -> None:
+  """UserError when the degraded images of pairs read from disk are not their clean partners'
+  size divided by the model's `scale`: the model's outputs could not be compared with them."""
+  (ih, iw), (th, tw) = inputs_shape[-3:-1], targets_shape[-3:-1]
+  if (ih * scale, iw * scale) == (th, tw):
+    return
+  ratio = (f'{th // ih}x smaller than' if th % ih == 0 and th > ih else
+           f'{ih / th:g} times the size of')
+  does = 'restores at the same size' if scale == 1 else f'enlarges {scale}x'
+  raise UserError(f'{where}: the degraded image of each pair is {ratio} its clean partner ({iw}x{ih} '
+                  f'for {tw}x{th} crops), but model {label} {does}; use pairs '
+                  f'whose sizes differ by the model\'s factor')
 
 
 def compute_dtype(config):

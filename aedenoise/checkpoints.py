@@ -16,8 +16,10 @@ Four items per step, so that each reader takes only what it needs:
 Saves are atomic (Orbax writes a temporary directory and renames it), so a run killed mid-save
 resumes from the previous checkpoint. Each save also records a SHA-256 of every saved array in its
 `meta`; a load verifies it, and a checkpoint that does not load or verify (truncated or flipped
-files, a missing metadata file, an empty step folder) is moved aside to `<step>.damaged` with a
-warning, and the next older one is used.
+files, a missing metadata file, an empty step folder) is skipped with a warning, and the next older
+one is used. Only the workdir's writer (a training, which holds its lock) moves a damaged step
+aside to `<step>.damaged`; readers (eval, restore) open the checkpoints read-only, so they never
+move or delete a step that a running training is writing or deleting.
 """
 from __future__ import annotations
 
@@ -165,13 +167,20 @@ class _IteratorState:
 class Checkpointer:
   """Saves and loads train states; `load_train_state` is the automatic resume."""
 
-  def __init__(self, workdir: str, keep: int = 3, async_save: bool = True):
-    self.workdir = workdir
+  def __init__(self, workdir: str, keep: int = 3, async_save: bool = True,
+               read_only: bool = False):
+    """`read_only`: a reader beside a training that may be running (eval, restore): it creates,
+    moves and deletes nothing, and reads around the steps the training deletes meanwhile."""
+    self.workdir, self.read_only = workdir, read_only
     self.directory = paths.absolute(workdir) / 'checkpoints'
     _check_gcs_client(self.directory)
     self._manager = ocp.CheckpointManager(
         self.directory,
-        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
+        options=ocp.CheckpointManagerOptions(max_to_keep=None if read_only else keep,
+                                             save_interval_steps=0 if read_only else 1,
+                                             create=not read_only,
+                                             read_only=read_only,
+                                             save_root_metadata=not read_only,
                                              enable_async_checkpointing=async_save),
         item_handlers={'model': ocp.StandardCheckpointHandler(),
                        'train': ocp.StandardCheckpointHandler(),
@@ -239,22 +248,35 @@ class Checkpointer:
     return value
 
   def _newest_good(self, load):
-    """(step, load(step)) for the newest step that loads and verifies; damaged steps are moved
-    aside with a warning. (None, None) if nothing is saved."""
-    damaged = []
-    self._manager.reload()
-    for step in sorted(self._manager.all_steps(), reverse=True):
+    """(step, load(step)) for the newest step that loads and verifies; (None, None) if nothing is
+    saved. A damaged step is skipped with a warning and, by the workdir's writer (which holds its
+    lock), moved aside. A step that vanished while it was read was deleted by a running training
+    keeping only its newest checkpoints: the listing is read again."""
+    damaged, tried = [], set()
+    while True:
+      self._manager.reload()
+      steps = sorted(set(self._manager.all_steps()) - tried, reverse=True)
+      if not steps:
+        break
+      step = steps[0]
+      tried.add(step)
       try:
         return step, load(step)
       except DamagedCheckpoint as e:
+        self._manager.reload()
+        if step not in self._manager.all_steps():
+          logging.info('checkpoint %d in %s was deleted while it was read', step, self.directory)
+          continue
         damaged.append(f'step {step}: {e}')
-        logging.warning('checkpoint %d in %s is damaged and was skipped: %s', step,
-                        self.directory, e)
-        self._set_aside(step)
+        logging.warning('checkpoint %d in %s is damaged and was skipped%s: %s', step,
+                        self.directory, ' (left in place)' if self.read_only else '', e)
+        if not self.read_only:
+          self._set_aside(step)
     if damaged:
-      raise UserError(f'no usable checkpoint in {self.directory} ({"; ".join(damaged)}); the '
-                      f'damaged ones were moved aside to <step>.damaged, so the next run starts '
-                      f'from step 0')
+      what = ('they are left in place, and the next training run moves them aside'
+              if self.read_only else 'the damaged ones were moved aside to <step>.damaged, so '
+              'the next run starts from step 0')
+      raise UserError(f'no usable checkpoint in {self.directory} ({"; ".join(damaged)}); {what}')
     return None, None
 
   def _set_aside(self, step: int) -> None:

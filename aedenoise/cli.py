@@ -50,6 +50,14 @@ def run(mode: str, config, flags) -> None:
   command.quiet_library_logs()
   if getattr(flags, 'compilation_cache', ''):
     command.use_compilation_cache(flags.compilation_cache)
+  if mode == 'train':  # saves a checkpoint at the step a signal reaches (train.run_loop)
+    _run(mode, config, flags)
+    return
+  with workdir_lib.RaiseOnSignals(f'--mode={mode}'):
+    _run(mode, config, flags)
+
+
+def _run(mode: str, config, flags) -> None:
   if mode == 'degrade':
     _require(flags, 'input', 'output')
     degrade_files.run(flags, config)

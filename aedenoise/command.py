@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import sys
+import traceback
 from typing import Callable
 
 import jax
@@ -16,14 +17,18 @@ from absl import flags
 from absl import logging as absl_logging
 
 import configs
-from aedenoise.errors import UserError
+from aedenoise.errors import UserError, first_line
 
 
 class _LibraryInfoFilter(logging.Filter):
-  """Drops INFO records of libraries that narrate every step (Orbax's saves, JAX's TPU probe)."""
+  """Drops INFO records of libraries that narrate every step (Orbax's saves, JAX's TPU probe),
+  and Orbax's warnings that merely repeat that a reader opened checkpoints read-only."""
   NOISY = ('/orbax/', '/jax/_src/xla_bridge.py', '/matplotlib/')
+  READ_ONLY = ('Given directory is read only', 'CheckpointManagerOptions.read_only=True')
 
   def filter(self, record):
+    if '/orbax/' in record.pathname and str(record.msg).startswith(self.READ_ONLY):
+      return False
     return record.levelno >= logging.WARNING or not any(n in record.pathname for n in self.NOISY)
 
 
@@ -120,11 +125,49 @@ def parse_flags(argv: list[str]) -> list[str]:
     problem = f'cannot load the config file: {type(e).__name__}: {text}{where}'
   except UserError as e:
     problem = str(e)
-  except (AttributeError, KeyError) as e:  # an override naming a field the config lacks
-    field = re.search(r'[A-Za-z_]\w*', str(e)).group(0)
-    bad = [a.split('=')[0] for a in argv if a.startswith('--config.') and field in a] or [field]
-    hint = re.search(r'Did you mean "(\w+)"', str(e))
-    problem = f'{bad[0]}: the config has no field {field!r}' + (
-        f' (did you mean {hint.group(1)!r}?)' if hint else '')
+  except Exception as e:  # pylint: disable=broad-except
+    # Whatever the config file's own code raises (ZeroDivisionError, ...) or an override naming a
+    # field the config lacks (AttributeError, KeyError from ml_collections).
+    problem = _raised_in_config(e, argv) or _unknown_field(e, argv)
+    if problem is None:
+      raise
   print(f'error: {problem}', file=sys.stderr)
   sys.exit(2)
+
+
+def _config_file(argv: list[str]) -> str | None:
+  """The path of the --config file on the command line (without its :ARGUMENT)."""
+  for i, arg in enumerate(argv):
+    if arg.startswith('--config='):
+      return arg.split('=', 1)[1].split(':', 1)[0]
+    if arg == '--config' and i + 1 < len(argv):
+      return argv[i + 1].split(':', 1)[0]
+  return None
+
+
+def _raised_in_config(e: BaseException, argv: list[str]) -> str | None:
+  """'cannot load the config file F: line N: Type: message' when the traceback passes through
+  the config file's code; None otherwise."""
+  path = _config_file(argv)
+  if not path:
+    return None
+  real = os.path.realpath(path)
+  frames = [f for f in traceback.extract_tb(e.__traceback__)
+            if os.path.realpath(f.filename) == real]
+  if not frames:
+    return None
+  return f'cannot load the config file {path}: line {frames[-1].lineno}: {first_line(e)}'
+
+
+def _unknown_field(e: BaseException, argv: list[str]) -> str | None:
+  """'--config.x.y: the config has no field ...' for an override naming a field it lacks."""
+  if not isinstance(e, (AttributeError, KeyError)):
+    return None
+  found = re.search(r'[A-Za-z_]\w*', str(e))
+  if found is None:
+    return None
+  field = found.group(0)
+  bad = [a.split('=')[0] for a in argv if a.startswith('--config.') and field in a] or [field]
+  hint = re.search(r'Did you mean "(\w+)"', str(e))
+  return f'{bad[0]}: the config has no field {field!r}' + (
+      f' (did you mean {hint.group(1)!r}?)' if hint else '')

@@ -15,15 +15,14 @@ import functools
 import json
 import os
 import re
-import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from aedenoise import degradations, paths
+from aedenoise import degradations, outputs
 from aedenoise import workdir as workdir_lib
-from aedenoise.errors import UserError
+from aedenoise.errors import Interrupted, UserError
 from input_pipeline import images as image_io
 
 _NUMBER = re.compile(r'^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$')
@@ -115,71 +114,71 @@ def image_key(seed: int, relative_path: str):
   return degradations.named_key(seed, relative_path.replace(os.sep, '/'))
 
 
-def output_names(names: list[str]) -> dict[str, str]:
-  out, clashes = {}, {}
-  for rel in names:
-    png = os.path.splitext(rel)[0] + '.png'
-    clashes.setdefault(png, []).append(rel)
-    out[rel] = png
-  bad = [f'{", ".join(v)} would all be written to {k}' for k, v in clashes.items() if len(v) > 1]
-  if bad:
-    raise UserError('\n'.join(bad))
-  return out
-
-
 @functools.lru_cache(maxsize=8)
 def _jitted(spec_json: str):
   """One compiled function per spec (and image shape), however many folders it degrades."""
   return jax.jit(degradations.build_single(json.loads(spec_json)))
 
 
-def degrade_image(spec, seed: int, relative_path: str, pixels: np.ndarray) -> np.ndarray:
-  """uint8 (H, W, C) -> the degraded float image, keyed by the seed and the relative name."""
-  fn = _jitted(json.dumps(spec.to_dict() if hasattr(spec, 'to_dict') else spec, sort_keys=True))
-  return np.asarray(fn(image_key(seed, relative_path), jnp.asarray(pixels, jnp.float32) / 255.0))
+def _spec_json(spec) -> str:
+  return json.dumps(spec.to_dict() if hasattr(spec, 'to_dict') else spec, sort_keys=True)
 
 
-def folder_outputs(input_dir: str, output_dir: str) -> dict[str, str]:
-  """{relative input name: relative PNG name} for every image under IN, after checking that IN is
-  a folder holding images and that OUT neither is, lies inside, nor contains IN."""
-  paths.check_local_input(input_dir, '--input')
-  if not os.path.isdir(input_dir):
-    raise UserError(f'--input {input_dir} is not a folder')
-  workdir_lib.check_separate(input_dir, output_dir)
-  names = image_io.list_images(input_dir)
-  if not names:
-    raise UserError(f'no images under {input_dir}')
-  return output_names(names)
+def degrade_image(spec, seed: int, relative_path: str, image: np.ndarray) -> np.ndarray:
+  """A float (H, W, C) image in [0, 1] -> the degraded float image, keyed by the seed and the
+  relative name."""
+  fn = _jitted(_spec_json(spec))
+  return np.asarray(fn(image_key(seed, relative_path), jnp.asarray(image, jnp.float32)))
+
+
+@functools.lru_cache(maxsize=256)
+def _degraded_size(spec_json: str, height: int, width: int, channels: int) -> tuple[int, int]:
+  fn = degradations.build_single(json.loads(spec_json))
+  shape = jax.ShapeDtypeStruct((height, width, channels), jnp.float32)
+  return tuple(jax.eval_shape(fn, jax.random.key(0), shape).shape[:2])
+
+
+def degraded_size(spec, height: int, width: int, channels: int = 3) -> tuple[int, int]:
+  """The (height, width) the degradation gives an image of that size (traced, not computed)."""
+  return _degraded_size(_spec_json(spec), int(height), int(width), int(channels))
 
 
 def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
-                   channels: int | None = None) -> int:
-  """Writes OUT/<relative name>.png for every image under IN; returns how many were written."""
-  targets = folder_outputs(input_dir, output_dir)
-  names = list(targets)
-  unreadable = []
-  for rel in names:
-    path = os.path.join(input_dir, rel)
-    try:
-      pixels = image_io.read_image(path, channels or image_io.file_channels(path))
-    except image_io.ImageReadError as e:
-      print(f'skipped: {e}', file=sys.stderr)
-      unreadable.append(rel)
-      continue
-    out = degrade_image(spec, seed, rel, pixels)
-    target = paths.path(output_dir) / targets[rel]
-    try:
-      image_io.write_image(target, out)
-    except OSError as e:
-      raise UserError(f'cannot write {target}: {e.strerror or e}') from None
-  if unreadable:
-    raise UserError(f'{len(unreadable)} of {len(names)} files could not be read (listed above)')
-  return len(names)
+                   channels: int | None = None, label: str = '') -> dict:
+  """Writes OUT/<relative name>.png for every readable image under IN (replacing what is there);
+  returns {'written', 'skipped': ['path: reason'], 'line': the summary, naming `label`}."""
+  out_channels = channels or 3
+  plan = outputs.plan(
+      input_dir, output_dir, out_channels=out_channels, overwrite=True,
+      out_size=lambda h: degraded_size(spec, h.height, h.width, out_channels))
+  skipped, bits, written = list(plan.skipped), outputs.Bits(), 0
+  try:
+    for item in plan.pending:
+      path = os.path.join(input_dir, item.name)
+      try:
+        image, depth = image_io.read_float(path, channels or image_io.file_channels(path))
+      except image_io.ImageReadError as e:
+        skipped.append(str(e))
+        continue
+      out = degrade_image(spec, seed, item.name, image)
+      depth = bits.output_bits(item.name, item.header, depth, out.shape[-1])
+      with workdir_lib.signals_deferred():  # a stop counts the image it comes after
+        outputs.write(output_dir, item.target, out, depth, written)
+        written += 1
+  except Interrupted as e:
+    raise Interrupted(f'{e}: {written} of {len(plan.pending)} images were degraded into '
+                      f'{output_dir} (each whole)', e.signum) from None
+  if not written and skipped:
+    raise UserError(f'none of the {len(skipped)} images under {input_dir} could be read: '
+                    f'{image_io.first_few(skipped)}')
+  how = f' with {label} (seed {seed})' if label else ''
+  line = outputs.report('degraded', output_dir, plan, written, skipped, bits, how=how)
+  return {'written': written, 'skipped': skipped, 'line': line}
 
 
 def run(flags, config=None) -> None:
   spec = make_spec(flags.degradation, flags.degradation_args, config)
   channels = int(config.data.channels) if config is not None else None
-  n = degrade_folder(flags.input, flags.output, spec, int(flags.seed), channels)
-  label = flags.degradation or 'the config degradation'
-  print(f'degraded {n} images with {label} (seed {flags.seed}) into {flags.output}')
+  result = degrade_folder(flags.input, flags.output, spec, int(flags.seed), channels,
+                          label=flags.degradation or 'the config degradation')
+  print(result['line'])

@@ -11,10 +11,12 @@ class TrainingDiverged(UserError):
 
 
 class Interrupted(UserError):
-  """SIGINT or SIGTERM stopped training after saving a checkpoint; exits with 128 + the signal."""
+  """SIGINT or SIGTERM stopped a run (training after saving a checkpoint; evaluation or restore
+  keeping what it finished); exits with 128 + the signal."""
 
   def __init__(self, message: str, signum: int):
     super().__init__(message)
+    self.signum = int(signum)
     self.exit_code = 128 + int(signum)
 
 

@@ -102,6 +102,7 @@ class Evaluator:
     self.components = degradations.components(build.eval_degradation(config))
     self.names = list(self.components)
     self.method = method or build.model_label(config)
+    self.scale = build.model_scale(config, model)  # for pairs read from disk
     self.conv = metrics.Convention.from_config(config.eval)
     self.grid_images = int(config.eval.get('grid_images', 4))
     self.mesh = mesh
@@ -176,6 +177,9 @@ class Evaluator:
     records, samples = [], {}
     data = parallel.batch_sharding(self.mesh)
     real = eval_set.inputs is not None
+    if real:
+      build.check_pairs(self.method, self.scale, eval_set.inputs.shape, targets.shape,
+                        f'the pairs of {eval_set.name}')
     for row, name in enumerate([input_pipeline.REAL_NOISE_ROW] if real else self.names):
       sums: dict[str, dict[str, float]] = {}
       host_inputs = []

@@ -31,6 +31,7 @@ def run(config, workdir: str) -> list[dict]:
       reporting.write_evaluation(paths.path(workdir) / 'eval', name, records, samples,
                                  build.model_label(config), reporting.scored_on(config))
     except OSError as e:
-      raise UserError(f'cannot write the evaluation into {workdir}/eval: {e.strerror or e} (the '
-                      f'table is printed above)') from None
+      where = e.filename or f'{workdir}/eval'
+      raise UserError(f'cannot write {where}: {e.strerror or e} (the table is printed above; '
+                      f'the files written before it are whole)') from None
   return records

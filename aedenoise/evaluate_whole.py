@@ -10,6 +10,7 @@ scalars and classic-baseline rows work unchanged.
 from __future__ import annotations
 
 import os
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +20,7 @@ import input_pipeline
 from aedenoise import (baseline_runner, baselines, build, degradations, evaluate, inference,
                        metrics, paths, testsets)
 from aedenoise.errors import UserError
+from input_pipeline import images as image_io
 from input_pipeline import sources
 
 
@@ -36,8 +38,9 @@ def run(model, variables, config, mesh) -> tuple[str, list[dict]]:
   root = folder_of(config.data.eval)
   test = testsets.load_set(os.path.basename(root.rstrip('/')), root, int(config.data.num_eval),
                             int(config.data.channels))
-  for line in test.skipped:
-    print(f'skipped: {line}')
+  if test.skipped:
+    print(f'skipped {len(test.skipped)} unreadable file(s) under {root}: '
+          f'{image_io.first_few(test.skipped)}', file=sys.stderr)
   if not test.clean:
     raise UserError(f'no readable images under {root}')
   conv = metrics.Convention.from_config(config.eval)

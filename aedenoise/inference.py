@@ -29,8 +29,9 @@ class LoadedModel:
 
 
 def load_model(config, workdir: str, mesh) -> LoadedModel:
-  """The newest good checkpoint in `workdir`, as the model `config` builds; UserError if there is
-  none or it holds another model."""
+  """The newest good checkpoint in `workdir`, as the model `config` builds, read without changing
+  anything there (a training may be running); UserError if there is none or it holds another
+  model."""
   model = build.create_model(config)
   shapes = jax.eval_shape(functools.partial(init_variables, config, model))
   repl = parallel.replicated(mesh)
@@ -38,24 +39,46 @@ def load_model(config, workdir: str, mesh) -> LoadedModel:
                           dict(shapes))
   meta = checkpoints.describe(config.model, abstract,
                               hyperparameters=contract.hyperparameters(model))
-  checkpointer = checkpoints.Checkpointer(workdir, keep=config.keep_checkpoints)
+  folder = paths.path(workdir) / 'checkpoints'
+  if not folder.is_dir():  # checked here: a reader creates nothing in the workdir
+    raise UserError(f'no checkpoint in {folder}; train first')
+  checkpointer = checkpoints.Checkpointer(workdir, keep=config.keep_checkpoints, read_only=True)
   try:
     step, item = checkpointer.load_variables(meta, abstract)
   finally:
     checkpointer.close()
   if item is None:
-    raise UserError(f'no checkpoint in {paths.path(workdir) / "checkpoints"}; train first')
+    raise UserError(f'no checkpoint in {folder}; train first')
   return LoadedModel(model, step, checkpoints.inference_variables(item))
+
+
+def _predict(config, model):
+  """apply(variables, x) -> the restored images, with the configured convolutions."""
+  return policy.traced_with_conv_impl(functools.partial(contract.predict, model),
+                                      config.get('conv_impl', 'auto'))
+
+
+def checked_geometry(config, model, tile: int = 0, overlap: int = -1) -> tiling.Geometry:
+  """The inputs `model` takes (tracing only: no checkpoint is read, nothing is computed), after
+  checking `--tile` and `--tile_overlap` against them; UserError with one line per problem."""
+  apply = _predict(config, model)
+  abstract = jax.eval_shape(functools.partial(init_variables, config, model))
+  shape = build.input_shape(config)
+  geometry = tiling.probe_geometry(apply, abstract, shape)
+  takes = functools.partial(tiling.takes, apply, abstract, geometry.channels, geometry.scale)
+  problems = tiling.check_tiles(geometry, tile, overlap, takes, min(shape[1:3]))
+  if problems:
+    raise UserError('\n'.join(problems))
+  return geometry
 
 
 class Restorer:
   """Restores float (H, W, C) images of any size with one model, batching tiles on the mesh."""
 
   def __init__(self, model, variables, config, mesh, tile: int = 0, overlap: int = -1,
-               batch_size: int = 0):
-    apply = policy.traced_with_conv_impl(functools.partial(contract.predict, model),
-                                         config.get('conv_impl', 'auto'))
-    self.geometry = tiling.probe_geometry(lambda x: apply(variables, x), build.input_shape(config))
+               batch_size: int = 0, geometry: tiling.Geometry | None = None):
+    apply = _predict(config, model)
+    self.geometry = geometry or tiling.probe_geometry(apply, variables, build.input_shape(config))
     self.tile, self.overlap = self.geometry.tile(tile, overlap)
     n_dev = mesh.devices.size
     wanted = batch_size or int(config.eval.batch_size)

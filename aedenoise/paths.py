@@ -2,14 +2,17 @@
 (where TPU-pod runs keep theirs) is written to the bucket, as Orbax writes its checkpoints, instead
 of into a local folder named `gs:`.
 
-Everything a run writes goes through here or through `epath.Path` directly. Input images are still
-read from the local filesystem (PIL, os.walk), which `check_local_input` says in one line.
+Everything a run writes goes through here, whole or not at all (`atomic_file`: a temporary file
+beside the target, renamed over it), or through Orbax. Input images are read from the local
+filesystem (PIL, os.walk), which `check_local_input` says in one line.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
-import uuid
+import re
+import tempfile
 
 from etils import epath
 
@@ -49,24 +52,88 @@ def check_local_input(value, flag: str) -> None:
                     f'local folder first (outputs, --output and --workdir, may be {scheme(value)}://)')
 
 
-def write_text(target, text: str) -> None:
-  """`text` into `target`, never leaving half a file (`write_bytes`)."""
-  write_bytes(target, text.encode())
+# Temporary files are named after their target and the writing process, beside the target, so
+# that a rerun can tell its own leftovers (from a process that is gone) from another run's.
+_TEMPORARY = re.compile(r'^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.tmp$')
+
+
+@contextlib.contextmanager
+def atomic_file(target):
+  """A binary file object whose contents replace `target` only when the block ends without an
+  error, so no reader, and no process killed midway, ever sees half a file. Locally it is a
+  temporary file beside the target, flushed to disk and renamed over it; at a URL the bytes are
+  uploaded in one request at the end, which an object store applies all-or-nothing (a rename
+  there is a copy)."""
+  target = path(target)
+  if not is_local(target):
+    buffer = io.BytesIO()
+    yield buffer
+    target.write_bytes(buffer.getvalue())
+    return
+  folder = os.path.dirname(os.path.abspath(target))
+  try:
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{target.name}.{os.getpid()}.', suffix='.tmp')
+  except OSError as e:  # named after the target, not the temporary file
+    raise OSError(e.errno, e.strerror, os.fspath(target)) from None
+  try:
+    with os.fdopen(fd, 'wb') as f:
+      yield f
+      f.flush()
+      os.fsync(f.fileno())
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; a plain open() would not
+    os.replace(tmp, target)
+  except BaseException as e:
+    with contextlib.suppress(OSError):
+      os.unlink(tmp)
+    if isinstance(e, OSError) and e.errno is not None:
+      raise OSError(e.errno, e.strerror, os.fspath(target)) from None
+    raise
+
+
+def _read_umask() -> int:
+  mask = os.umask(0)  # the only way to read it is to set it: done once, at import
+  os.umask(mask)
+  return mask
+
+
+_UMASK = _read_umask()
 
 
 def write_bytes(target, data: bytes) -> None:
-  """`data` into `target`, never leaving half a file: locally through a temporary file and a
-  rename; on an object store in one upload, which is all-or-nothing (a rename there is a copy)."""
-  target = path(target)
-  if not is_local(target):
-    target.write_bytes(data)
-    return
-  tmp = target.parent / f'.tmp-{uuid.uuid4().hex}-{target.name}'
+  """`data` into `target`, all or nothing (`atomic_file`)."""
+  with atomic_file(target) as f:
+    f.write(data)
+
+
+def write_text(target, text: str) -> None:
+  """`text` (UTF-8) into `target`, all or nothing (`atomic_file`)."""
+  write_bytes(target, text.encode('utf-8'))
+
+
+def remove_stale_temporaries(folder, names) -> int:
+  """Deletes the temporary files that processes no longer running left in local `folder` while
+  writing one of `names` (a run killed midway); returns how many. Another live process's are
+  kept. At a URL there are none: uploads are whole."""
+  if not is_local(folder) or not os.path.isdir(folder):
+    return 0
+  names, removed = set(names), 0
+  for entry in os.scandir(folder):
+    found = _TEMPORARY.match(entry.name)
+    if found and found['name'] in names and not _running(int(found['pid'])):
+      with contextlib.suppress(OSError):
+        os.unlink(entry.path)
+        removed += 1
+  return removed
+
+
+def _running(pid: int) -> bool:
   try:
-    tmp.write_bytes(data)
-    tmp.replace(target)
-  finally:
-    tmp.unlink(missing_ok=True)
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:  # another user's process
+    return True
+  return True
 
 
 def csv_text(rows, fieldnames, **options) -> str:
@@ -80,6 +147,6 @@ def csv_text(rows, fieldnames, **options) -> str:
 
 
 def save_figure(fig, target, dpi: int) -> None:
-  """A matplotlib figure as PNG at any epath (savefig takes a file object)."""
-  with path(target).open('wb') as f:
+  """A matplotlib figure as PNG at any epath, all or nothing (savefig takes a file object)."""
+  with atomic_file(target) as f:
     fig.savefig(f, format='png', dpi=dpi)

@@ -57,13 +57,15 @@ def scored_on(config) -> str:
 def write_evaluation(out_dir, dataset: str, records: list[dict],
                      samples: dict[str, np.ndarray] | None = None, model: str = '',
                      scored: str = '') -> None:
-  """eval/<dataset>.{json,csv,md} and eval/<dataset>_grid.png; `out_dir` may be a URL."""
+  """eval/<dataset>.{json,csv,md} and eval/<dataset>_grid.png, each whole or not at all;
+  `out_dir` may be a URL."""
   out_dir = paths.path(out_dir)
   out_dir.mkdir(parents=True, exist_ok=True)
-  (out_dir / f'{dataset}.json').write_text(json.dumps(records, indent=2))
-  (out_dir / f'{dataset}.csv').write_text(paths.csv_text(records, COLUMNS))
+  paths.write_text(out_dir / f'{dataset}.json', json.dumps(records, indent=2))
+  paths.write_text(out_dir / f'{dataset}.csv', paths.csv_text(records, COLUMNS))
   title = f'{model} on {dataset}' if model else dataset
-  (out_dir / f'{dataset}.md').write_text(
+  paths.write_text(
+      out_dir / f'{dataset}.md',
       f'# {title}\n\n{markdown_table(records)}\n\n'
       'PSNR (dB) and SSIM against the clean images, means over images: the model\'s '
       'restorations, the degraded input (`input`) or, for super-resolution, classic '

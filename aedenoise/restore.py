@@ -1,61 +1,115 @@
 """--mode=restore: a trained model applied to every image of a folder, any size, through tiles.
 
     python main.py --mode=restore --config=configs/X.py --workdir=W --input=IN --output=OUT \
-        [--tile=T --tile_overlap=O] [--degradation=PRESET --degradation_args=k=v,... --seed=N]
+        [--tile=T --tile_overlap=O] [--degradation=PRESET --degradation_args=k=v,... --seed=N] \
+        [--overwrite]
 
-Each image under IN (recursive) is read with the model's channels (`config.data.channels`), cut
-into overlapping tiles of one shape (aedenoise/tiling.py), restored in batches of tiles from any
-number of images, blended, and written as OUT/<relative name>.png at the input's size (times the
-model's scale for super-resolution). `--degradation` first degrades each image on the fly, keyed
-by the seed and its relative name exactly as --mode=degrade does, so one command shows the model on
-fresh noise. Unreadable files are skipped, counted and listed.
+Each image under IN (recursive; every format Pillow reads, the first frame of an animation) is read
+with the model's channels (`config.data.channels`), cut into overlapping tiles of one shape
+(aedenoise/tiling.py), restored in batches of tiles from any number of images, blended, and written
+as OUT/<relative name>.png at the input's size (times the model's scale for super-resolution),
+whole or not at all; a 16-bit grey input is restored and written at 16 bits. `--degradation` first
+degrades each image on the fly, keyed by the seed and its relative name exactly as --mode=degrade
+does, so one command shows the model on fresh noise.
+
+Everything that can refuse the run is checked before the checkpoint is read (aedenoise/outputs.py:
+links between input and output, name clashes, a folder that cannot be written or has no room; the
+tiles and the degradation against the model's geometry). Outputs that a previous run finished are
+kept (`--overwrite` redoes them), so a run killed midway finishes the rest when run again.
+Unreadable files are skipped, counted and named.
 """
 from __future__ import annotations
 
 import os
 import sys
 
-import numpy as np
 import tqdm
 
-from aedenoise import degrade_files, inference, parallel, paths, validation
+from aedenoise import build, degrade_files, inference, outputs, parallel, tiling, validation
+from aedenoise import workdir as workdir_lib
+from aedenoise.errors import Interrupted, UserError
 from input_pipeline import images as image_io
 
 
-def _read(input_dir: str, names: list[str], channels: int, spec, seed: int, skipped: list):
-  """(relative name, float image) for every readable file; others appended to `skipped`."""
-  for rel in names:
+def check_degradation(config, geometry: tiling.Geometry, spec, name: str) -> None:
+  """UserError when the degradation changes an image's size by other than the factor the model
+  enlarges by: the restored images would not have the inputs' size."""
+  _, h, w, _ = build.target_shape(config)
+  dh, dw = degrade_files.degraded_size(spec, h, w, geometry.channels)
+  s = geometry.scale
+  if abs(dh * s - h) < s and abs(dw * s - w) < s:
+    return
+  model = f'model {build.model_label(config)}'
+  does = 'does not enlarge' if s == 1 else f'enlarges {s}x'
+  fix = ('use one that keeps the size (or a super-resolution model)' if s == 1 else
+         f'use one that shrinks {s}x')
+  raise UserError(f'{name} turns {w}x{h} images into {dw}x{dh}, and {model} {does}: '
+                  f'its outputs would be {dw * s}x{dh * s}, not the input\'s {w}x{h}; {fix}')
+
+
+def _read(input_dir: str, items, channels: int, spec, seed: int, skipped: list,
+          bits: outputs.Bits):
+  """((item, bits), float image) for every readable input; others appended to `skipped`."""
+  for item in items:
     try:
-      pixels = image_io.read_image(os.path.join(input_dir, rel), channels)
+      image, depth = image_io.read_float(os.path.join(input_dir, item.name), channels)
     except image_io.ImageReadError as e:
       skipped.append(str(e))
       continue
-    if spec is None:
-      yield rel, pixels.astype(np.float32) / 255.0
-    else:
-      yield rel, degrade_files.degrade_image(spec, seed, rel, pixels)
+    depth = bits.output_bits(item.name, item.header, depth, channels)
+    if spec is not None:
+      image = degrade_files.degrade_image(spec, seed, item.name, image)
+    yield (item, depth), image
 
 
 def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, tile: int = 0,
-                   overlap: int = -1, spec=None, seed: int = 0) -> dict:
-  """Writes OUT/<relative name>.png for every readable image under IN; returns
-  {'written', 'skipped': [lines], 'tile', 'overlap'}."""
-  targets = degrade_files.folder_outputs(input_dir, output_dir)
-  names = list(targets)
+                   overlap: int = -1, spec=None, seed: int = 0, overwrite: bool = False,
+                   degradation: str = 'the degradation') -> dict:
+  """Writes OUT/<relative name>.png for every readable image under IN not already restored there;
+  returns {'written', 'kept', 'skipped': [lines], 'tile', 'overlap', 'line': the summary}."""
   validation.validate(config)
+  channels = int(config.data.channels)
+  geometry = inference.checked_geometry(config, build.create_model(config), tile, overlap)
+  if spec is not None:
+    check_degradation(config, geometry, spec, degradation)
+
+  def out_size(header):
+    h, w = header.height, header.width
+    if spec is not None:
+      h, w = degrade_files.degraded_size(spec, h, w, channels)
+    return h * geometry.scale, w * geometry.scale
+  plan = outputs.plan(input_dir, output_dir, out_size=out_size, out_channels=channels,
+                      overwrite=overwrite)
+  skipped, bits, written = list(plan.skipped), outputs.Bits(), 0
+  (th, tw), used_overlap = geometry.tile(tile, overlap)
+  details = f' (tiles {th}x{tw}, overlap {used_overlap})'
+  if not plan.pending:  # every output is there already: nothing to load the model for
+    line = outputs.report('restored', output_dir, plan, 0, skipped, bits, details=details)
+    return {'written': 0, 'kept': len(plan.kept), 'skipped': skipped, 'tile': (th, tw),
+            'overlap': used_overlap, 'line': line}
   mesh = parallel.create_mesh()
-  loaded = inference.load_model(config, workdir, mesh)
-  restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap)
-  skipped: list[str] = []
-  written = 0
-  items = _read(input_dir, names, int(config.data.channels), spec, seed, skipped)
-  with tqdm.tqdm(total=len(names), unit='img', desc='restore', file=sys.stderr) as bar:
-    for rel, out in restorer.restore_iter(items):
-      image_io.write_image(paths.path(output_dir) / targets[rel], out)
-      written += 1
-      bar.update(written + len(skipped) - bar.n)  # skipped files count as done
-  return {'written': written, 'skipped': skipped, 'tile': restorer.tile,
-          'overlap': restorer.overlap}
+  try:
+    loaded = inference.load_model(config, workdir, mesh)
+  except BaseException:
+    plan.undo()
+    raise
+  restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap,
+                                geometry=geometry)
+  items = _read(input_dir, plan.pending, channels, spec, seed, skipped, bits)
+  try:
+    with tqdm.tqdm(total=len(plan.pending), unit='img', desc='restore', file=sys.stderr) as bar:
+      for (item, depth), out in restorer.restore_iter(items):
+        with workdir_lib.signals_deferred():  # a stop counts the image it comes after
+          outputs.write(output_dir, item.target, out, depth, written)
+          written += 1
+        bar.update(written + len(skipped) - len(plan.skipped) - bar.n)  # skips count as done
+  except Interrupted as e:
+    raise Interrupted(f'{e}: {written} of {len(plan.pending)} images were restored into '
+                      f'{output_dir} (each whole); the same command finishes the rest',
+                      e.signum) from None
+  line = outputs.report('restored', output_dir, plan, written, skipped, bits, details=details)
+  return {'written': written, 'kept': len(plan.kept), 'skipped': skipped, 'tile': (th, tw),
+          'overlap': used_overlap, 'line': line}
 
 
 def run(flags, config) -> None:
@@ -63,9 +117,8 @@ def run(flags, config) -> None:
   if flags.degradation or flags.degradation_args:
     spec = degrade_files.make_spec(flags.degradation, flags.degradation_args, config)
   result = restore_folder(config, flags.workdir, flags.input, flags.output, tile=flags.tile,
-                          overlap=flags.tile_overlap, spec=spec, seed=int(flags.seed))
-  for line in result['skipped']:
-    print(f'skipped: {line}', file=sys.stderr)
-  th, tw = result['tile']
-  print(f'restored {result["written"]} images into {flags.output} (tiles {th}x{tw}, overlap '
-        f'{result["overlap"]}); skipped {len(result["skipped"])} unreadable')
+                          overlap=flags.tile_overlap, spec=spec, seed=int(flags.seed),
+                          overwrite=bool(getattr(flags, 'overwrite', False)),
+                          degradation=(f'--degradation={flags.degradation}' if flags.degradation
+                                       else "the config's degradation"))
+  print(result['line'])

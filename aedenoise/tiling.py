@@ -13,6 +13,7 @@ covered by one tile only keeps that tile's value exactly.
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -32,7 +33,8 @@ class Geometry:
   multiple: int = 1
 
   def tile(self, tile: int = 0, overlap: int = -1) -> tuple[tuple[int, int], int]:
-    """((tile H, tile W), overlap) from the flags (0 / -1: defaults from the geometry)."""
+    """((tile H, tile W), overlap) from the flags (0 / -1: defaults from the geometry); a side
+    is rounded up to a multiple of `multiple`. `check_tiles` says first whether they work."""
     if self.fixed is not None:
       shape = self.fixed
       default_overlap = min(self.fixed) // 4
@@ -44,27 +46,80 @@ class Geometry:
     return shape, max(0, min(overlap, min(shape) - 1))
 
 
+def check_tiles(geometry: Geometry, tile: int, overlap: int, takes: Callable[[int], bool],
+                largest: int) -> list[str]:
+  """Problems with `--tile` and `--tile_overlap` for a model of `geometry`, one line each (none
+  when they work). `takes(side)` says whether the model takes side x side inputs; `largest` is
+  a side it surely takes (its configured input), the end of the search for the smallest."""
+  problems = []
+  if tile < 0:
+    problems.append(f'--tile={tile}: must be 0 (the model\'s default) or a side in pixels')
+  if overlap < -1:
+    problems.append(f'--tile_overlap={overlap}: must be -1 (the default) or a number of pixels')
+  if problems:
+    return problems
+  if geometry.fixed is not None:
+    h, w = geometry.fixed
+    if tile and (tile, tile) != (h, w):
+      problems.append(f'--tile={tile}: the model takes {h}x{w} inputs only, so its tiles are '
+                      f'{h}x{w}; leave --tile out' + (f' or set it to {h}' if h == w else ''))
+  elif tile:
+    side = _round_up(tile, geometry.multiple)
+    if not takes(side):
+      smallest = _smallest(takes, side, largest, geometry.multiple)
+      hint = f'; the smallest it takes is {smallest}' if smallest else ''
+      problems.append(f'--tile={tile}: the model cannot take {side}x{side} tiles{hint}')
+  if problems or overlap < 0:
+    return problems
+  (th, tw), _ = geometry.tile(tile, -1)
+  most = min(th, tw) - geometry.multiple
+  if overlap > most:
+    problems.append(f'--tile_overlap={overlap}: tiles of {th}x{tw} can share at most {most} '
+                    f'pixels' + (f' (they start at multiples of {geometry.multiple})'
+                                 if geometry.multiple > 1 else ''))
+  return problems
+
+
+def _smallest(takes: Callable[[int], bool], refused: int, largest: int, m: int) -> int | None:
+  """The smallest side (a multiple of m) above `refused` that the model takes, by bisection up to
+  `largest`; a model that takes a side takes the larger ones too."""
+  lo, hi = refused // m, _round_up(max(refused, largest), m) // m
+  if not takes(hi * m):
+    return None
+  while hi - lo > 1:
+    mid = (lo + hi) // 2
+    lo, hi = (lo, mid) if takes(mid * m) else (mid, hi)
+  return hi * m
+
+
 def _round_up(n: int, m: int) -> int:
   return -(-n // m) * m
 
 
-def _output_shape(apply_fn, shape) -> tuple[int, ...] | None:
+def _output_shape(apply_fn, variables, shape) -> tuple[int, ...] | None:
   try:
-    return jax.eval_shape(apply_fn, jax.ShapeDtypeStruct(shape, jnp.float32)).shape
+    return jax.eval_shape(apply_fn, variables, jax.ShapeDtypeStruct(shape, jnp.float32)).shape
   except Exception:  # pylint: disable=broad-except
     return None  # a shape the model cannot take: that is what is being probed
 
 
-def probe_geometry(apply_fn, input_shape: tuple[int, ...]) -> Geometry:
-  """`apply_fn(x[B,H,W,C])` traced on the configured input and on other sizes (nothing runs)."""
+def takes(apply_fn, variables, channels: int, scale: int, side: int) -> bool:
+  """Whether `apply_fn(variables, x)` maps a side x side input to side * scale (traced only)."""
+  out = _output_shape(apply_fn, variables, (1, side, side, channels))
+  return out is not None and tuple(out[1:3]) == (side * scale, side * scale)
+
+
+def probe_geometry(apply_fn, variables, input_shape: tuple[int, ...]) -> Geometry:
+  """`apply_fn(variables, x[B,H,W,C])` traced on the configured input and on other sizes (nothing
+  runs; `variables` may be ShapeDtypeStructs)."""
   _, h, w, c = input_shape
-  out = _output_shape(apply_fn, input_shape)
+  out = _output_shape(apply_fn, variables, input_shape)
   if out is None:
     raise ValueError(f'the model cannot take its own input shape {input_shape}')
   scale = out[1] // h
   for m in _MULTIPLES:
     sizes = [(h + m, w + 2 * m), (2 * h + 3 * m, w + m)]
-    if all(_output_shape(apply_fn, (1, a, b, c)) == (1, a * scale, b * scale, out[3])
+    if all(_output_shape(apply_fn, variables, (1, a, b, c)) == (1, a * scale, b * scale, out[3])
            for a, b in sizes):
       return Geometry(channels=c, scale=scale, multiple=m)
   return Geometry(channels=c, scale=scale, fixed=(h, w))

@@ -5,7 +5,12 @@ unpickling runs whatever code the file names. A plain state dict needs only a ha
 (OrderedDict, torch's tensor-rebuild function, storage type tags), so `load_state_dict` reads
 torch's zip format (`<dir>/data.pkl` + raw storages `<dir>/data/<key>`) with an unpickler that
 allows exactly those and refuses anything else with `RefusedGlobalError`, before calling it.
-It needs neither torch nor network access, so checkpoints can be imported on any machine.
+It needs neither torch nor network access, so checkpoints can be imported on any machine. A crafted
+file costs no more memory than the model's own weights: every storage record's size is checked
+against what the pickle declares and against the model's variable count before it is read, tensors
+are views of their storage that may not declare more elements than it holds, and each is copied
+only once its shape is known to fit the model; anything malformed is one `MalformedCheckpoint`
+line.
 
 `to_flax_variables` then pairs the state dict's modules with the Flax model's, both in definition
 order (the order torch registers submodules and Flax creates them), converts layouts (see
@@ -18,6 +23,7 @@ from __future__ import annotations
 import collections
 import io
 import pickle
+import struct
 import sys
 import zipfile
 from typing import Any, Dict, List, Tuple
@@ -26,11 +32,15 @@ import flax.linen as nn
 import jax
 import numpy as np
 
-from aedenoise.errors import UserError
+from aedenoise.errors import UserError, first_line
 from aedenoise.models import contract, layers
 
 
-class RefusedGlobalError(UserError, pickle.UnpicklingError):
+class MalformedCheckpoint(UserError, pickle.UnpicklingError):
+  """The file is not a well-formed state dict of plain tensors; nothing large was allocated."""
+
+
+class RefusedGlobalError(MalformedCheckpoint):
   """The pickle names a global that a plain state dict does not need; nothing was called."""
 
 
@@ -52,23 +62,39 @@ _STORAGES = {
 }
 
 
+def _integers(value, what: str) -> tuple[int, ...]:
+  if not isinstance(value, (tuple, list)) or not all(isinstance(v, int) for v in value):
+    raise MalformedCheckpoint(f'a tensor\'s {what} is {value!r}, not a tuple of integers')
+  return tuple(value)
+
+
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
                        backward_hooks=None, metadata=None):
-  """torch._utils._rebuild_tensor_v2 for a NumPy storage: a strided view, copied."""
+  """torch._utils._rebuild_tensor_v2 for a NumPy storage: a read-only strided view of it, after
+  checking that the view lies inside the storage and holds no more elements than it (a stride of
+  0 could otherwise declare any number). Nothing is copied: `to_flax_variables` copies a tensor
+  once its shape is known to fit the model."""
   del requires_grad, backward_hooks, metadata
-  size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+  if not isinstance(storage, np.ndarray):
+    raise MalformedCheckpoint(f'a tensor is built on {type(storage).__name__}, not a storage')
+  size, stride = _integers(size, 'size'), _integers(stride, 'stride')
+  if not isinstance(storage_offset, int) or storage_offset < 0:
+    raise MalformedCheckpoint(f'a tensor has storage offset {storage_offset!r}')
   if len(size) != len(stride) or any(s < 0 for s in size + stride):
-    raise pickle.UnpicklingError(f'bad tensor geometry size={size} stride={stride}')
-  if 0 in size:
+    raise MalformedCheckpoint(f'bad tensor geometry size={size} stride={stride}')
+  numel = int(np.prod(size, dtype=object))
+  if numel > storage.size:
+    raise MalformedCheckpoint(f'a tensor of size {size} declares {numel:,} elements, more than '
+                              f'its storage holds ({storage.size:,})')
+  if numel == 0:
     return np.zeros(size, storage.dtype)
-  last = int(storage_offset) + sum((n - 1) * s for n, s in zip(size, stride))
-  if storage_offset < 0 or last >= storage.size:
-    raise pickle.UnpicklingError(f'tensor size={size} stride={stride} offset={storage_offset} '
-                                 f'reads past its storage of {storage.size} elements')
-  base = storage[int(storage_offset):]
-  view = np.lib.stride_tricks.as_strided(
-      base, size, tuple(s * storage.itemsize for s in stride), writeable=False)
-  return np.array(view)
+  last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride))
+  if last >= storage.size:
+    raise MalformedCheckpoint(f'tensor size={size} stride={stride} offset={storage_offset} '
+                              f'reads past its storage of {storage.size:,} elements')
+  return np.lib.stride_tricks.as_strided(storage[storage_offset:], size,
+                                         tuple(s * storage.itemsize for s in stride),
+                                         writeable=False)
 
 
 def _rebuild_parameter(data, requires_grad=False, backward_hooks=None):
@@ -85,12 +111,15 @@ _ALLOWED.update({('torch', name): _StorageType for name in _STORAGES})
 
 
 class _StateDictUnpickler(pickle.Unpickler):
-  """Resolves only the allowed globals; storages come from the zip, read as NumPy arrays."""
+  """Resolves only the allowed globals; storages come from the zip, read as NumPy arrays after
+  their record's size is checked against what the pickle declares and against `max_elements`."""
 
-  def __init__(self, file, archive: zipfile.ZipFile, prefix: str, byteorder: str):
+  def __init__(self, file, archive: zipfile.ZipFile, prefix: str, byteorder: str,
+               max_elements: int | None):
     super().__init__(file)
     self._archive, self._prefix, self._byteorder = archive, prefix, byteorder
     self._storages: Dict[str, np.ndarray] = {}
+    self._budget = max_elements
 
   def find_class(self, module, name):
     try:
@@ -105,17 +134,34 @@ class _StateDictUnpickler(pickle.Unpickler):
 
   def persistent_load(self, pid):
     if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == 'storage'
-            and isinstance(pid[1], _StorageType)):
-      raise pickle.UnpicklingError(f'unsupported persistent id {pid!r}')
+            and isinstance(pid[1], _StorageType) and isinstance(pid[4], int) and pid[4] >= 0):
+      raise MalformedCheckpoint(f'unsupported persistent id {str(pid)[:100]}')
     _, storage_type, key, _, numel = pid
     key = str(key)
     if key not in self._storages:
-      raw = self._archive.read(f'{self._prefix}data/{key}')
-      self._storages[key] = _decode_storage(raw, storage_type.dtype, self._byteorder)
+      self._storages[key] = self._read_storage(key, storage_type.dtype, numel)
     storage = self._storages[key]
-    if storage.size < int(numel):
-      raise pickle.UnpicklingError(f'storage {key} holds {storage.size} < {numel} elements')
+    if storage.size < numel:
+      raise MalformedCheckpoint(f'storage {key} holds {storage.size:,} < {numel:,} elements')
     return storage
+
+  def _read_storage(self, key: str, dtype: str, numel: int) -> np.ndarray:
+    record = f'{self._prefix}data/{key}'
+    try:
+      info = self._archive.getinfo(record)
+    except KeyError:
+      raise MalformedCheckpoint(f'the storage record {record} is missing') from None
+    itemsize = 2 if dtype == 'bf16' else np.dtype(dtype).itemsize
+    if info.file_size != numel * itemsize:
+      raise MalformedCheckpoint(f'the storage record {record} holds {info.file_size:,} bytes, '
+                                f'not the {numel:,} x {itemsize} the pickle declares')
+    if self._budget is not None and numel > 1:  # scalars (BatchNorm's counters) are free
+      if numel > self._budget:
+        raise MalformedCheckpoint(f'its storages declare more elements than the model has '
+                                  f'variables (storage {key}: {numel:,}); not weights of this '
+                                  f'model')
+      self._budget -= numel
+    return _decode_storage(self._archive.read(record), dtype, self._byteorder)
 
 
 def _decode_storage(raw: bytes, dtype: str, byteorder: str) -> np.ndarray:
@@ -129,29 +175,62 @@ def _decode_storage(raw: bytes, dtype: str, byteorder: str) -> np.ndarray:
   return np.frombuffer(raw, dt)
 
 
-def load_state_dict(path: str) -> Dict[str, np.ndarray]:
-  """Reads a `torch.save(state_dict)` zip file into {name: np.ndarray}, in the file's order.
+def _check_state(state) -> None:
+  """MalformedCheckpoint unless `state` maps names to tensors."""
+  if not isinstance(state, dict):
+    raise MalformedCheckpoint(f'it holds an object of type {type(state).__name__}, not a state '
+                              f'dict (a dict of tensors, as model.state_dict() gives)')
+  for key, value in state.items():
+    if not isinstance(key, str) or not isinstance(value, np.ndarray):
+      hint = (' (a whole training checkpoint? save model.state_dict() alone)'
+              if isinstance(value, dict) else '')
+      raise MalformedCheckpoint(f'its entry {str(key)[:60]!r} is of type {type(value).__name__}, '
+                                f'not a tensor{hint}')
+
+
+# What a crafted pickle makes the reader's own code raise; each means a malformed file.
+_MALFORMED = (pickle.UnpicklingError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError,
+              TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError,
+              RecursionError, MemoryError, UnicodeDecodeError, struct.error)
+
+
+def load_state_dict(path: str, max_elements: int | None = None) -> Dict[str, np.ndarray]:
+  """Reads a `torch.save(state_dict)` zip file into {name: read-only np.ndarray}, in the file's
+  order. `max_elements` (the model's variable count) bounds the storages read: a file that
+  declares more is refused before its bytes are read.
 
   Raises:
-    RefusedGlobalError: the pickle names any global outside the state-dict allowlist.
-    pickle.UnpicklingError: the file is not a state dict of plain tensors.
+    MalformedCheckpoint (a UserError): one line naming `path`, for any file that is not a state
+      dict of plain tensors (RefusedGlobalError: the pickle names a global outside the allowlist).
   """
-  with zipfile.ZipFile(path) as archive:
-    pickles = [n for n in archive.namelist() if n.endswith('data.pkl') and n.count('/') == 1]
-    if len(pickles) != 1:
-      raise pickle.UnpicklingError(f'{path}: not a torch zip checkpoint (no <dir>/data.pkl)')
-    prefix = pickles[0][:-len('data.pkl')]
-    names = set(archive.namelist())
-    byteorder = 'little'
-    if prefix + 'byteorder' in names:
-      byteorder = archive.read(prefix + 'byteorder').decode().strip()
-    unpickler = _StateDictUnpickler(io.BytesIO(archive.read(pickles[0])), archive, prefix,
-                                    byteorder)
-    state = unpickler.load()
-  if not isinstance(state, dict) or not all(
-      isinstance(k, str) and isinstance(v, np.ndarray) for k, v in state.items()):
-    raise pickle.UnpicklingError(f'{path}: not a state dict of tensors')
-  return {k: np.array(v, v.dtype.type, order='C') for k, v in state.items()}
+  try:
+    with zipfile.ZipFile(path) as archive:
+      pickles = [n for n in archive.namelist() if n.endswith('data.pkl') and n.count('/') == 1]
+      if len(pickles) != 1:
+        raise MalformedCheckpoint('not a torch zip checkpoint (no <dir>/data.pkl)')
+      prefix = pickles[0][:-len('data.pkl')]
+      byteorder = 'little'
+      if prefix + 'byteorder' in archive.namelist():
+        byteorder = archive.read(prefix + 'byteorder').decode().strip()
+        if byteorder not in ('little', 'big'):
+          raise MalformedCheckpoint(f'unknown byte order {byteorder[:20]!r}')
+      unpickler = _StateDictUnpickler(io.BytesIO(archive.read(pickles[0])), archive, prefix,
+                                      byteorder, max_elements)
+      state = unpickler.load()
+    _check_state(state)
+  except RefusedGlobalError as e:
+    raise RefusedGlobalError(f'{path}: {e}') from None
+  except _MALFORMED as e:
+    reason = str(e) if isinstance(e, MalformedCheckpoint) else first_line(e)
+    raise MalformedCheckpoint(f'{path}: not a readable PyTorch state dict: {reason}') from None
+  return dict(state)
+
+
+def model_size(model: nn.Module, input_shape) -> int:
+  """How many elements the model's variables hold in all (traced, not computed)."""
+  rngs = {k: jax.random.key(0) for k in (contract.PARAMS, *contract.RNGS)}
+  _, shapes = _flax_modules(model, input_shape, rngs)
+  return int(sum(np.prod(leaf.shape) for leaf in jax.tree_util.tree_leaves(shapes)))
 
 
 # ---------------------------------------------------------------------------------------------

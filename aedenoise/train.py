@@ -18,7 +18,7 @@ from absl import logging
 
 import input_pipeline
 from aedenoise import build, checkpoints, evaluate, optim, parallel, paths, reporting, step
-from aedenoise import train_state, validation
+from aedenoise import train_state, validation, workdir_lock
 from aedenoise import workdir as workdir_lib
 from aedenoise.errors import Interrupted, TrainingDiverged, UserError
 from aedenoise.models import contract
@@ -75,16 +75,32 @@ def _save(checkpointer: checkpoints.Checkpointer, state, meta: dict, wait: bool 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
   """Trains (resuming from `workdir` if it holds a checkpoint) and evaluates at the end.
 
-  Everything that can refuse the run (config, workdir, checkpoint, data) is checked before the
-  run writes anything. Returns the final evaluation records and the last logged training metrics.
+  Everything that can refuse the run (config, workdir, another training holding it, checkpoint,
+  data) is checked before the run writes anything. Returns the final evaluation records and the
+  last logged training metrics.
   """
   validation.validate(config)
-  main_process = parallel.is_main_process()
   mesh = parallel.create_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
-  replicated, batch_sharding = parallel.replicated(mesh), parallel.batch_sharding(mesh)
   created = workdir_lib.first_missing(workdir)
   workdir_lib.check_writable(workdir)
+  try:
+    lock = workdir_lock.acquire(workdir)  # before anything reads or writes the checkpoints
+  except BaseException:
+    workdir_lib.remove_if_empty(workdir, created)
+    raise
+
+  def undo():  # a run that fails to start leaves the workdir as it found it
+    lock.release()
+    workdir_lib.remove_if_empty(workdir, created)
+  with lock:
+    return _train(config, workdir, mesh, undo)
+
+
+def _train(config, workdir: str, mesh, undo) -> dict[str, Any]:
+  """The run, under the workdir's lock; `undo()` if it fails to start."""
+  main_process = parallel.is_main_process()
+  replicated, batch_sharding = parallel.replicated(mesh), parallel.batch_sharding(mesh)
   try:
     model = build.create_model(config)
     state = train_state.create_train_state(config, model, optim.create_optimizer(config),
@@ -111,7 +127,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
           process_index=jax.process_index(), process_count=jax.process_count(),
           state=checkpointer.load_data_state(start) if resumed is not None else None)
   except BaseException:
-    workdir_lib.remove_if_empty(workdir, created)
+    undo()
     raise
 
   # The run starts: from here on it writes.
@@ -148,8 +164,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                                  evaluator.method, reporting.scored_on(config))
       reporting.plot_curves(writer.path, paths.path(workdir) / 'curves.png')
   except OSError as e:
-    raise UserError(f'cannot write the evaluation into {workdir}: {e.strerror or e} (the table '
-                    f'is in the log above)') from None
+    raise UserError(f'cannot write {e.filename or workdir}: {e.strerror or e} (the evaluation '
+                    f'table is in the log above; the checkpoint is saved)') from None
   writer.close()
   checkpointer.close()
   return {'eval': records, 'train': last_logged}
@@ -171,7 +187,11 @@ def run_loop(config, workdir, state, meta, batches, checkpointer, writer, evalua
   try:
     with workdir_lib.StopRequests() as stop:
       for step_number in range(start + 1, config.num_train_steps + 1):
-        state, step_metrics = step_fn(state, next(batches))
+        batch = next(batches)
+        if step_number == start + 1 and 'input' in batch:  # pairs read from disk
+          build.check_pairs(build.model_label(config), evaluator.scale, batch['input'].shape,
+                            batch['target'].shape, f'the pairs of {config.data.train}')
+        state, step_metrics = step_fn(state, batch)
         if step_number == start + 1:  # the call returns once compiled, before the step has run
           progress.compiled(start)
         pending.append(step_metrics)

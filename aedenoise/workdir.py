@@ -9,10 +9,15 @@ overwriting what an earlier run left, and interrupts turned into a clean stop.
 * `check_separate` refuses an output folder that is the input, inside it, or contains it;
 * `first_missing` and `remove_if_empty` undo the folders a run made when it fails to start;
 * `StopRequests` turns SIGINT and SIGTERM (what cloud TPU preemption sends) into a flag that the
-  training loop reads between steps, so it can save a checkpoint at the step it reached.
+  training loop reads between steps, so it can save a checkpoint at the step it reached;
+  `RaiseOnSignals` turns them into `Interrupted` where there is nothing to save first (eval,
+  restore, degrade, score): one line instead of a traceback or a silent exit, and what was
+  written stays whole (every file is written through a temporary file); `signals_deferred` holds
+  them back while a file is written and counted.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -22,7 +27,7 @@ import uuid
 import ml_collections
 
 from aedenoise import compat, paths
-from aedenoise.errors import UserError
+from aedenoise.errors import Interrupted, UserError
 
 
 def _describe_os_error(e: OSError) -> str:
@@ -152,6 +157,8 @@ def remove_if_empty(path: str, created: str | None) -> None:
     while folders[-1] != created and len(folders[-1]) > len(created):
       folders.append(os.path.dirname(folders[-1]))
   for folder in folders:
+    if not paths.path(folder).is_dir():  # never made (epath's rmdir says NotADirectoryError)
+      continue
     try:
       paths.path(folder).rmdir()
     except FileNotFoundError:
@@ -190,3 +197,55 @@ class StopRequests:
   @property
   def name(self) -> str:
     return signal.Signals(self.signal).name if self.signal else ''
+
+
+class RaiseOnSignals:
+  """Within `with RaiseOnSignals('--mode=eval'):`, the first SIGINT or SIGTERM raises Interrupted
+  (one line, exit status 128 + the signal), or, inside `signals_deferred()`, at its end; a second
+  one acts as it would without this."""
+
+  def __init__(self, what: str):
+    self.what = what
+    self._previous = {}
+
+  def _handle(self, signum, frame):
+    del frame
+    if _DEFERRED['depth']:
+      _DEFERRED['pending'] = (self, signum)
+      return
+    self.stop(signum)
+
+  def stop(self, signum: int):
+    self.__exit__()
+    raise Interrupted(f'stopped by {signal.Signals(signum).name} during {self.what}', signum)
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      for s in (signal.SIGINT, signal.SIGTERM):
+        self._previous[s] = signal.signal(s, self._handle)
+    return self
+
+  def __exit__(self, *exc):
+    for s, handler in self._previous.items():
+      signal.signal(s, handler)
+    self._previous = {}
+    return False
+
+
+_DEFERRED = {'depth': 0, 'pending': None}
+
+
+@contextlib.contextmanager
+def signals_deferred():
+  """A signal that `RaiseOnSignals` would turn into Interrupted waits until the block ends: what
+  the block does (write a file and count it) is done whole before the run stops."""
+  _DEFERRED['depth'] += 1
+  try:
+    yield
+  finally:
+    _DEFERRED['depth'] -= 1
+  pending = _DEFERRED['pending']
+  if pending and not _DEFERRED['depth']:
+    _DEFERRED['pending'] = None
+    raiser, signum = pending
+    raiser.stop(signum)

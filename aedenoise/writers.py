@@ -86,7 +86,7 @@ class MetricWriter:
     if not self.enabled:
       return
     kept = [r for r in read_jsonl(self.path) if r['step'] <= step]
-    self.path.write_text(''.join(json.dumps(r) + '\n' for r in kept))
+    paths.write_text(self.path, ''.join(json.dumps(r) + '\n' for r in kept))  # all or nothing
 
   def write(self, step: int, kind: str, scalars: dict) -> None:
     if not self.enabled:

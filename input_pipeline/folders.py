@@ -47,11 +47,16 @@ class FolderSource:
     self.root = root
     self.channels = channels
     self.max_pixels = max_pixels
-    self.files = image_io.list_images(root) if files is None else files
+    self.ignored: list[str] = []  # files under root not named as images
+    if files is None:
+      listing = image_io.scan_folder(root)
+      files, self.ignored = listing.images, listing.ignored
+    self.files = files
     self.name = os.path.basename(os.path.normpath(root)) or 'folder'
     self.skipped: dict[str, str] = {}
     if not self.files:
-      raise SourceError(f'no image files ({", ".join(image_io.IMAGE_EXTENSIONS)}) under {root}')
+      raise SourceError(f'no image files (of a format Pillow reads) under {root}' +
+                        (f'; it holds {image_io.first_few(self.ignored)}' if self.ignored else ''))
 
   def __len__(self):
     return len(self.files)
@@ -138,6 +143,9 @@ def open_folder(arg: str, data_cfg, split: str) -> FolderSource:
     raise SourceError('folder source needs a path: folder:PATH')
   src = FolderSource(os.path.expanduser(arg), int(data_cfg.channels),
                      max_pixels=int(data_cfg.get('max_pixels', image_io.DEFAULT_MAX_PIXELS)))
+  if src.ignored:
+    logging.info('folder:%s: ignored %d file(s) not named as images: %s', arg,
+                    len(src.ignored), image_io.first_few(src.ignored))
   # Split the listed files, then check only the chosen ones: the split does not depend on
   # which files happen to be broken, and a test split is not re-read for a train run.
   chosen = (stratified_split(src.files, split, data_cfg) if data_cfg.get('stratify', False)

@@ -268,5 +268,8 @@ def load_examples(source, size, fit_mode: str = 'crop', resize_method: str = 'bi
     if limit and len(out) == limit:
       break
   if not out:
-    raise DataError(f'{getattr(source, "name", "source")}: no readable image')
+    reasons = [f'{p} ({r})' for p, r in skipped.items()]
+    raise DataError(f'{getattr(source, "name", "source")}: no readable image' +
+                    (f'; all {len(reasons)} skipped: {image_io.first_few(reasons)}'
+                     if reasons else ''))
   return stack(out)

@@ -50,11 +50,14 @@ def test_train_resume_eval_and_restore_in_a_bucket(bucket, tmp_path):
   assert len(events) == 2 and all(b'train/loss' in p.read_bytes() for p in events)  # one per run
   assert workdir_lib.load_config(RUN).num_train_steps == 4  # config.json, as --mode=eval reads it
 
-  # The newest checkpoint, damaged in the bucket, is moved aside there; eval uses the previous.
+  # The newest checkpoint, damaged in the bucket: eval, a reader, uses the previous and leaves it
+  # there; the next training moves it aside.
   (run / 'checkpoints' / '4' / 'meta' / 'metadata').unlink()
   records = evaluate_checkpoint.run(tiny_config(), RUN)
-  assert epath.Path(f'{RUN}/checkpoints/4.damaged').is_dir()
   assert json.loads(epath.Path(f'{RUN}/eval/builtin_skimage_step2.json').read_text()) == records
+  assert (run / 'checkpoints' / '4').is_dir()
+  train.train_and_evaluate(tiny_config(), RUN)
+  assert epath.Path(f'{RUN}/checkpoints/4.damaged').is_dir()
 
   src = tmp_path / 'in'
   src.mkdir()
@@ -71,13 +74,13 @@ def test_degrade_writes_into_a_bucket(bucket, tmp_path):
   (src / 'sub').mkdir(parents=True)
   Image.fromarray(smooth_image(1, 20, 30, 3)).save(src / 'sub' / 'b.jpg')
   spec = degrade_files.make_spec('gaussian', 'sigma=0.1')
-  assert degrade_files.degrade_folder(str(src), 'gs://bucket/noisy', spec, seed=0) == 1
+  assert degrade_files.degrade_folder(str(src), 'gs://bucket/noisy', spec, seed=0)['written'] == 1
   assert Image.open(bucket / 'noisy' / 'sub' / 'b.png').size == (30, 20)
 
 
 def test_inputs_at_a_url_are_refused_in_one_line(bucket):
   with pytest.raises(UserError, match='read from the local filesystem'):
-    degrade_files.folder_outputs('gs://bucket/in', 'gs://bucket/out')
+    degrade_files.degrade_folder('gs://bucket/in', 'gs://bucket/out', {'kind': 'gaussian'}, 0)
 
 
 def test_an_unknown_scheme_is_refused_instead_of_made_a_local_folder(tmp_path, monkeypatch):
