@@ -57,7 +57,7 @@ def _symbolic(fn: Callable, geometry: tiling.Geometry, input_shape, out_channels
   """(export, size contract) with symbolic height and width; raises if the model cannot be traced
   so, or if JAX cannot prove the output `scale` times the input."""
   m, c, s = geometry.multiple, geometry.channels, geometry.scale
-  side = tiling.smallest_side(fn, geometry, input_shape)
+  side = tiling.smallest_side(lambda _, x: fn(x), None, geometry, input_shape)
   k = side // m
   dims = 'h, w' if m == 1 else f'{m}*h, {m}*w'
   shape = jax.export.symbolic_shape(f'b, {dims}, {c}',
@@ -74,7 +74,7 @@ def export_function(model, variables: dict, input_shape: tuple[int, ...],
                     platforms=PLATFORMS) -> tuple[jax.export.Exported, dict]:
   """The model's inference function exported for `platforms`, and its input/output contract."""
   fn = inference_function(model, variables)
-  geometry = tiling.probe_geometry(fn, input_shape)
+  geometry = tiling.probe_geometry(lambda _, x: fn(x), None, input_shape)
   out_channels = jax.eval_shape(fn, jax.ShapeDtypeStruct(input_shape, jnp.float32)).shape[-1]
   size, why = None, None
   if geometry.fixed is None:

@@ -125,12 +125,12 @@ def probe_geometry(apply_fn, variables, input_shape: tuple[int, ...]) -> Geometr
   return Geometry(channels=c, scale=scale, fixed=(h, w))
 
 
-def smallest_side(apply_fn, geometry: Geometry, input_shape: tuple[int, ...]) -> int:
+def smallest_side(apply_fn, variables, geometry: Geometry, input_shape: tuple[int, ...]) -> int:
   """The smallest side, a multiple of `geometry.multiple` and at most the configured input's, of a
   square input a fully convolutional model takes (unpadded convolutions need a few pixels), found by
   bisection (nothing runs)."""
   m, c, s = geometry.multiple, geometry.channels, geometry.scale
-  ok = lambda k: (_output_shape(apply_fn, (1, m * k, m * k, c)) or (0,) * 3)[:3] == (
+  ok = lambda k: (_output_shape(apply_fn, variables, (1, m * k, m * k, c)) or (0,) * 3)[:3] == (
       1, s * m * k, s * m * k)
   lo, hi = 1, max(1, min(input_shape[1:3]) // m)  # the configured input is taken
   while lo < hi:
