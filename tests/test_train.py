@@ -121,7 +121,7 @@ def test_checkpoint_of_another_model_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize('field, value, message', [
-    ('model', 'unet', 'unknown model'), ('loss', 'huber', 'unknown loss'),
+    ('model', 'unet_9000', 'unknown model'), ('loss', 'huber', 'unknown loss'),
     ('batch_size', 0, 'batch_size = 0: must be an integer of at least 1'),
     ('conv_impl', 'fft', 'conv_impl'),
     ('degradation.kind', 'sparkle', 'sparkle')])
