@@ -59,15 +59,18 @@ class Denoiser:
 
 
 def load(workdir: str, config=None, tile: int = 0, overlap: int = -1,
-         channel_mode: str = 'per_channel') -> Denoiser:
-  """The newest checkpoint of `workdir` (its config.json unless `config` is given)."""
+         channel_mode: str = 'per_channel', max_memory_mb: int = 0) -> Denoiser:
+  """The newest checkpoint of `workdir` (its config.json unless `config` is given). `tile`,
+  `overlap` and `max_memory_mb` as --mode=restore's flags; `channel_mode` 'per_channel' or 'luma'
+  for colour images with a grey model."""
   config = config if config is not None else workdir_lib.load_config(workdir)
   if config is None:
     raise UserError(f'{workdir} holds no config.json; pass the model\'s config')
   validation.validate(config)
   mesh = parallel.create_mesh()
   loaded = inference.load_model(config, workdir, mesh)
-  restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap)
+  restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap,
+                                max_memory_mb=max_memory_mb)
   return Denoiser(restorer, config, loaded.step, channel_mode)
 
 

@@ -16,7 +16,8 @@ USAGE = """aedenoise: image-restoration autoencoders in JAX/Flax.
 Modes (--mode):
   train     train, resuming from DIR, then evaluate (the default)
   eval      score DIR's newest checkpoint on config.data.eval (--config: DIR's config.json)
-  restore   restore every image under --input into --output, any size
+  restore   restore every image under --input into --output, any size and channels
+            (--config: DIR's config.json)
   summary   the model's layers and parameter count
   import    a PyTorch state dict (--input) as DIR's first checkpoint
   export    DIR's model as a file that runs with JAX alone (--output)
@@ -49,6 +50,12 @@ flags.DEFINE_integer('tile', 0, '--mode=restore: tile side in input pixels (0: t
                      'for a one-size model, else 256).')
 flags.DEFINE_integer('tile_overlap', -1, '--mode=restore: pixels shared by neighbouring tiles (-1: a '
                      'quarter of a one-size model\'s input, else 32).')
+flags.DEFINE_enum('channel_mode', 'per_channel', ['per_channel', 'luma'], '--mode=restore with a '
+                  'grey model on colour photos: restore R, G and B each, or the luma only (chroma '
+                  'kept as it is).')
+flags.DEFINE_integer('max_memory', 1024, '--mode=restore and benchmarks: megabytes the tiles '
+                     'restored at once may take on the device (working memory of the model '
+                     'included); a smaller budget means smaller batches, not other results.')
 flags.DEFINE_string('coordinator_address', '', 'host:port of process 0, for a multi-process run '
                     'started by hand (TPU pods and SLURM are detected without it).')
 flags.DEFINE_integer('num_processes', 0, 'Processes in a multi-process run.')
@@ -69,8 +76,6 @@ def main(argv):
   if FLAGS.cpu_processes != 1:
     sys.exit(command.run_reporting_errors(lambda: cli.launch_processes(FLAGS, sys.argv)))
   command.run_reporting_errors(lambda: cli.run(FLAGS.mode, FLAGS.config, FLAGS))
-
-
 
 
 def start() -> None:

@@ -52,6 +52,8 @@ def define_flags() -> None:
   flags.DEFINE_integer('seed', 0, 'Noise seed.')
   flags.DEFINE_integer('tile', 0, 'Tile size for the model (0 = from its geometry).')
   flags.DEFINE_integer('tile_overlap', -1, 'Tile overlap for the model (-1 = from its geometry).')
+  flags.DEFINE_integer('max_memory', 0, 'Megabytes the model\'s tiles may take at once '
+                       f'(0 = {inference.DEFAULT_MAX_MEMORY_MB}).')
 
 
 NOISY = benchmark_report.NOISY
@@ -162,12 +164,14 @@ def run_benchmark(sets: list[tuple[str, str]], sigmas: list[int], methods: list[
 class ModelRows:
   """A trained model as a benchmark method: noisy float images -> restored, through tiles."""
 
-  def __init__(self, config, workdir: str, tile: int = 0, overlap: int = -1):
+  def __init__(self, config, workdir: str, tile: int = 0, overlap: int = -1,
+               max_memory_mb: int = 0):
     validation.validate(config)
     mesh = parallel.create_mesh()
     loaded = inference.load_model(config, workdir, mesh)
     self.step = loaded.step
-    self.restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap)
+    self.restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap,
+                                       max_memory_mb=max_memory_mb)
     self.name = build.model_label(config)
     parameters = sum(x.size for x in jax.tree.leaves(loaded.variables['params']))
     self.provenance = {
@@ -203,7 +207,8 @@ def main(argv):
       if config is None:
         raise UserError(f'{FLAGS.workdir} holds no config.json: give the model\'s --config, '
                         f'e.g. --config=configs/single.py')
-      model = ModelRows(config, FLAGS.workdir, FLAGS.tile, FLAGS.tile_overlap)
+      model = ModelRows(config, FLAGS.workdir, FLAGS.tile, FLAGS.tile_overlap,
+                        FLAGS.max_memory)
     return run_benchmark(sets, sigmas, methods, FLAGS.output, limit=FLAGS.limit,
                          workers=FLAGS.workers, cache_dir=FLAGS.cache, seed=FLAGS.seed,
                          model=model)

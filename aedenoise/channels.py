@@ -9,7 +9,7 @@ a grey one.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -31,31 +31,55 @@ def describe(image_channels: int, model_channels: int, mode: str = 'per_channel'
   return 'grey restored as three equal channels with the colour model'
 
 
+def split(image: np.ndarray, model_channels: int, mode: str = 'per_channel'
+          ) -> tuple[list[np.ndarray], Callable[[list[np.ndarray]], np.ndarray]]:
+  """(the model's inputs for a float (H, W, 1 or 3) image, a function joining their restored
+  forms back into an image of the input's channels)."""
+  if mode not in MODES:
+    raise ValueError(f'channel mode must be one of {", ".join(MODES)}, got {mode!r}')
+  c = image.shape[-1]
+  if c == model_channels:
+    return [image], lambda outs: outs[0]
+  if model_channels == 1 and mode == 'per_channel':
+    return [image[..., i:i + 1] for i in range(c)], lambda outs: np.concatenate(outs, axis=-1)
+  if model_channels == 1:
+    ycc = image @ _TO_YCC.T
+    return [ycc[..., :1]], lambda outs: np.concatenate([outs[0], ycc[..., 1:]], -1) @ _FROM_YCC.T
+  return [np.repeat(image, model_channels, axis=-1)], lambda outs: outs[0].mean(-1, keepdims=True)
+
+
+def adapt_iter(restore_iter: Callable[[Iterable], Iterator], items: Iterable[tuple[object, np.ndarray]],
+               model_channels: int, mode: str = 'per_channel') -> Iterator[tuple[object, np.ndarray]]:
+  """`restore_iter` ((key, model-channel image) pairs -> (key, restored), in order) applied to
+  (key, image of 1 or 3 channels) pairs: each comes back with its own channels, in order."""
+  joins: dict = {}  # image number -> [key, join, parts expected, parts restored]
+
+  def parts():
+    for n, (key, image) in enumerate(items):
+      inputs, join = split(image, model_channels, mode)
+      joins[n] = [key, join, len(inputs), []]
+      for i, x in enumerate(inputs):
+        yield (n, i), x
+
+  for (n, _), out in restore_iter(parts()):
+    key, join, count, done = joins[n]
+    done.append(out)
+    if len(done) == count:
+      del joins[n]
+      yield key, join(done)
+
+
 def adapt(restore: Callable[[list[np.ndarray]], list[np.ndarray]], images: list[np.ndarray],
           model_channels: int, mode: str = 'per_channel') -> list[np.ndarray]:
   """`restore` (float (H, W, model_channels) images -> restored) applied to float images of 1 or 3
   channels, each returned with its own channels."""
-  if mode not in MODES:
-    raise ValueError(f'channel mode must be one of {", ".join(MODES)}, got {mode!r}')
-  inputs, joins = [], []
+  results = []
   for image in images:
-    c = image.shape[-1]
-    if c == model_channels:
-      inputs.append(image)
-      joins.append((1, lambda outs: outs[0]))
-    elif model_channels == 1 and mode == 'per_channel':
-      inputs += [image[..., i:i + 1] for i in range(c)]
-      joins.append((c, lambda outs: np.concatenate(outs, axis=-1)))
-    elif model_channels == 1:
-      ycc = image @ _TO_YCC.T
-      inputs.append(ycc[..., :1])
-      joins.append((1, lambda outs, ycc=ycc: np.concatenate([outs[0], ycc[..., 1:]], -1)
-                    @ _FROM_YCC.T))
-    else:
-      inputs.append(np.repeat(image, model_channels, axis=-1))
-      joins.append((1, lambda outs: outs[0].mean(axis=-1, keepdims=True)))
-  outputs, results, i = restore(inputs), [], 0
-  for count, join in joins:
-    results.append(join(outputs[i:i + count]))
-    i += count
-  return results
+    inputs, join = split(image, model_channels, mode)
+    results.append((inputs, join))
+  outputs = restore([x for inputs, _ in results for x in inputs])
+  out, i = [], 0
+  for inputs, join in results:
+    out.append(join(outputs[i:i + len(inputs)]))
+    i += len(inputs)
+  return out

@@ -27,8 +27,9 @@ def _config(config, workdir: str | None = None):
     found = workdir_lib.load_config(workdir)
     if found is not None:
       return found
-  raise UserError('--config is required, e.g. --config=configs/dual_skip.py (eval and export can '
-                  'also read the config.json of a --workdir that holds one)')
+  raise UserError('--config is required, e.g. --config=configs/dual_skip.py (eval, restore, '
+                  'export, package and summary read it from the config.json of a --workdir that '
+                  'holds one)')
 
 
 def launch_processes(flags, argv: list[str]) -> int:
@@ -67,7 +68,8 @@ def _run(mode: str, config, flags) -> None:
     conv = metrics.Convention.from_config(config.eval) if config is not None else metrics.Convention()
     scoring.score_folders(flags.input, flags.reference, conv)
     return
-  config = _config(config, flags.workdir if mode in ('eval', 'summary', 'export', 'package')
+  config = _config(config, flags.workdir if mode in ('eval', 'summary', 'restore', 'export',
+                                                    'package')
                    else None)
   if mode == 'summary':
     validation.validate(config)

@@ -18,7 +18,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import input_pipeline
 from aedenoise import baseline_runner, baselines, build, degradations, metrics, parallel, policy
 from aedenoise.models import contract
 
@@ -102,6 +101,8 @@ class Evaluator:
     self.components = degradations.components(build.eval_degradation(config))
     self.names = list(self.components)
     self.method = method or build.model_label(config)
+    # On-disk pairs are one row; 'real' only where the config says they are camera captures.
+    self.pairs_row = str(config.data.get('pairs_row', 'pairs'))
     self.scale = build.model_scale(config, model)  # for pairs read from disk
     self.conv = metrics.Convention.from_config(config.eval)
     self.grid_images = int(config.eval.get('grid_images', 4))
@@ -180,7 +181,7 @@ class Evaluator:
     if real:
       build.check_pairs(self.method, self.scale, eval_set.inputs.shape, targets.shape,
                         f'the pairs of {eval_set.name}')
-    for row, name in enumerate([input_pipeline.REAL_NOISE_ROW] if real else self.names):
+    for row, name in enumerate([self.pairs_row] if real else self.names):
       sums: dict[str, dict[str, float]] = {}
       host_inputs = []
       for start in range(0, n, self.batch):

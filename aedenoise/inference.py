@@ -72,16 +72,40 @@ def checked_geometry(config, model, tile: int = 0, overlap: int = -1) -> tiling.
   return geometry
 
 
+DEFAULT_MAX_MEMORY_MB = 1024  # a 2-core, 8 GB laptop restores comfortably within it
+
+
+def tiles_within(apply, variables, tile: tuple[int, int], channels: int, budget_mb: int) -> int:
+  """How many tiles fit in `budget_mb` megabytes at once (at least 1): the memory XLA plans for
+  one tile (input, output and working buffers, the variables apart), from the compiled program
+  (nothing runs). Large when the backend does not say."""
+  x = jax.ShapeDtypeStruct((1, *tile, channels), np.float32)
+  shapes = jax.tree.map(lambda v: jax.ShapeDtypeStruct(v.shape, v.dtype), variables)
+  try:
+    stats = jax.jit(apply).lower(shapes, x).compile().memory_analysis()
+    per_tile = (stats.temp_size_in_bytes + stats.output_size_in_bytes +
+                stats.argument_size_in_bytes - sum(
+                    v.size * v.dtype.itemsize for v in jax.tree.leaves(variables)))
+  except (AttributeError, NotImplementedError, TypeError):  # no memory analysis on this backend
+    return 1 << 30
+  return max(1, int(budget_mb * 2**20 // max(per_tile, 1)))
+
+
 class Restorer:
-  """Restores float (H, W, C) images of any size with one model, batching tiles on the mesh."""
+  """Restores float (H, W, C) images of any size with one model, batching tiles on the mesh.
+  A batch holds at most `batch_size` tiles (0: the config's eval batch size) and what
+  `max_memory_mb` (0: DEFAULT_MAX_MEMORY_MB) per device allows."""
 
   def __init__(self, model, variables, config, mesh, tile: int = 0, overlap: int = -1,
-               batch_size: int = 0, geometry: tiling.Geometry | None = None):
+               batch_size: int = 0, geometry: tiling.Geometry | None = None,
+               max_memory_mb: int = 0):
     apply = _predict(config, model)
     self.geometry = geometry or tiling.probe_geometry(apply, variables, build.input_shape(config))
     self.tile, self.overlap = self.geometry.tile(tile, overlap)
     n_dev = mesh.devices.size
-    wanted = batch_size or int(config.eval.batch_size)
+    per_device = tiles_within(apply, variables, self.tile, self.geometry.channels,
+                              max_memory_mb or DEFAULT_MAX_MEMORY_MB)
+    wanted = min(batch_size or int(config.eval.batch_size), per_device * n_dev)
     self.batch = max(n_dev, (wanted // n_dev) * n_dev)
     self.data = parallel.batch_sharding(mesh)
     self.variables = variables
@@ -100,13 +124,13 @@ class Restorer:
                    ) -> Iterator[tuple[object, np.ndarray]]:
     """(key, image) pairs in -> (key, restored) pairs out, in input order; tiles of consecutive
     images share batches."""
-    queue: list = []      # (entry, tile index, tile)
+    queue: list = []      # (entry, tile index): tiles are cut when their batch runs
     entries: list = []    # [key, blender, tiles left], in input order
 
     def flush(count):
       batch, queue[:] = queue[:count], queue[count:]
-      restored = self._run(np.stack([t for _, _, t in batch]))
-      for (entry, index, _), out in zip(batch, restored):
+      restored = self._run(np.stack([entry[1].plan.tile_at(i) for entry, i in batch]))
+      for (entry, index), out in zip(batch, restored):
         entry[1].add(index, out)
         entry[2] -= 1
 
@@ -123,7 +147,7 @@ class Restorer:
       entry = [key, tiling.Blender(p, self.overlap, self.geometry.scale, image.shape[-1]),
                len(p.offsets)]
       entries.append(entry)
-      queue += [(entry, i, t) for i, t in enumerate(p.tiles())]
+      queue += [(entry, i) for i in range(len(p.offsets))]
       while len(queue) >= self.batch:
         flush(self.batch)
         yield from finished()

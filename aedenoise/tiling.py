@@ -4,8 +4,8 @@ A model either takes one input size only (the VAE: Dense layers fix it at 32x32)
 convolutional with sizes restricted to multiples of its total stride (the dual autoencoders, the
 CIFAR-10 study's models), and may scale its output (super-resolution). `probe_geometry` finds out
 which, by tracing the model on a few shapes (no computation); `smallest_side` finds the smallest
-input of a fully convolutional one. `plan` cuts an image, reflect-padded up to at least one tile,
-into tiles of one fixed shape, so the device compiles once per tile shape however many image sizes
+input of a fully convolutional one. `plan` cuts an image, mirrored outwards at its borders by the
+overlap and up to at least one tile, into tiles of one fixed shape, so the device compiles once per tile shape however many image sizes
 it sees; `Blender` adds the restored tiles back with a separable window that ramps from near 0 at a
 tile's edge to 1 over the overlap, normalised by the summed weights: seams vanish, and a pixel
 covered by one tile only keeps that tile's value exactly.
@@ -158,36 +158,45 @@ def window(tile: int, overlap: int) -> np.ndarray:
   return np.maximum(np.sin(np.pi / 2 * ramp) ** 2, 1e-6)
 
 
-def pad_to(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-  """Reflect-pads (H, W, C) at the bottom/right up to at least `shape` (edge for 1-pixel sides)."""
-  ph, pw = max(0, shape[0] - image.shape[0]), max(0, shape[1] - image.shape[1])
-  if not ph and not pw:
+def mirror(image: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+  """(H, W, C) extended by mirroring at its borders ('reflect': the edge pixel is not repeated;
+  'edge' for 1-pixel sides, which have nothing to mirror)."""
+  if not (top or bottom or left or right):
     return image
   mode = 'reflect' if min(image.shape[:2]) > 1 else 'edge'
-  return np.pad(image, ((0, ph), (0, pw), (0, 0)), mode=mode)
+  return np.pad(image, ((top, bottom), (left, right), (0, 0)), mode=mode)
 
 
 @dataclasses.dataclass
 class Plan:
   """Where the tiles of one (padded) image lie, and how to put them back."""
   image_shape: tuple[int, int]   # the original (H, W)
-  padded: np.ndarray             # the image padded to at least one tile
+  padded: np.ndarray             # the image mirrored outwards by `margin`, and up to one tile
   offsets: list[tuple[int, int]]
   tile: tuple[int, int]
+  margin: int = 0                # where the image starts in `padded`, on both axes
+
+  def tile_at(self, index: int) -> np.ndarray:
+    (y, x), (th, tw) = self.offsets[index], self.tile
+    return self.padded[y:y + th, x:x + tw]
 
   def tiles(self) -> np.ndarray:
-    th, tw = self.tile
-    return np.stack([self.padded[y:y + th, x:x + tw] for y, x in self.offsets])
+    return np.stack([self.tile_at(i) for i in range(len(self.offsets))])
 
 
 def plan(image: np.ndarray, tile: tuple[int, int], overlap: int, multiple: int = 1) -> Plan:
-  """Tiles of `image` (H, W, C). Offsets are multiples of `multiple` (a strided model's output is
-  shift-equivariant only for such shifts): the image is padded to a multiple of it first."""
-  h, w = (max(t, _round_up(s, multiple)) for t, s in zip(tile, image.shape[:2]))
-  padded = pad_to(image, (h, w))
+  """Tiles of `image` (H, W, C). The image is mirrored outwards by the overlap (rounded up to a
+  multiple of `multiple`) on every side, so that its outermost pixels lie inside tiles with
+  content around them as its inner ones do, rather than at a tile's edge where a model sees its
+  own zero padding; then up to at least one tile and a multiple of `multiple` (a strided model's
+  output is shift-equivariant only for such shifts, so offsets are multiples of it)."""
+  margin = _round_up(overlap, multiple) if overlap > 0 else 0
+  h0, w0 = image.shape[:2]
+  h, w = (max(t, _round_up(s + 2 * margin, multiple)) for t, s in zip(tile, (h0, w0)))
+  padded = mirror(image, margin, h - h0 - margin, margin, w - w0 - margin)
   offsets = [(y, x) for y in starts(h, tile[0], overlap, multiple)
              for x in starts(w, tile[1], overlap, multiple)]
-  return Plan(image.shape[:2], padded, offsets, tile)
+  return Plan(image.shape[:2], padded, offsets, tile, margin)
 
 
 class Blender:
@@ -210,4 +219,5 @@ class Blender:
 
   def result(self) -> np.ndarray:
     h, w = (s * self.scale for s in self.plan.image_shape)
-    return (self.sum / np.maximum(self.weight, 1e-12))[:h, :w]
+    m = self.plan.margin * self.scale
+    return (self.sum[m:m + h, m:m + w] / np.maximum(self.weight[m:m + h, m:m + w], 1e-12))

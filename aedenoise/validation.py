@@ -55,6 +55,11 @@ def boolean(v) -> str | None:
   return None if isinstance(v, bool) else 'true or false'
 
 
+def row_name(v) -> str | None:
+  ok = isinstance(v, str) and v.strip() == v and v and ',' not in v
+  return None if ok else 'a row name: non-empty, no commas or surrounding spaces (e.g. real)'
+
+
 def image_size(v) -> str | None:
   ok = (isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_int(x) and x > 0 for x in v))
   return None if ok else '(height, width): two positive integers'
@@ -94,6 +99,7 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
     'data.eval_split': one_of(*folders.SPLITS),
     'data.split_seed': SEED,
     'data.stratify': boolean,
+    'data.pairs_row': row_name,
     'data.test_fraction': number(0, 1, open_high=True),
     'data.val_fraction': number(0, 1, open_high=True),
     'data.num_eval': integer(0),

@@ -71,7 +71,7 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
 
   # Data. Sources (docs/DATA.md): 'builtin:dead_leaves' (procedural, no download), 'builtin:skimage'
   # (crops of the photos scikit-image ships), 'folder:PATH' (images under PATH, recursive),
-  # 'pairs:NOISY_DIR,CLEAN_DIR' (real noisy/clean pairs), 'tfds:NAME[:SPLIT]' (TensorFlow Datasets).
+  # 'pairs:NOISY_DIR,CLEAN_DIR' (noisy/clean pairs), 'tfds:NAME[:SPLIT]' (TensorFlow Datasets).
   config.data = ml_collections.ConfigDict()
   config.data.train = 'builtin:dead_leaves'
   config.data.eval = 'builtin:skimage'
@@ -85,6 +85,7 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   config.data.split_seed = 1234         # the dual-autoencoder study: random.Random(1234) shuffle,
   config.data.test_fraction = 0.2       #   20% test,
   config.data.val_fraction = 0.1        #   then 10% of the rest as validation
+  config.data.pairs_row = 'pairs'       # row of on-disk pairs in eval tables: 'real' for camera captures
   config.data.stratify = False          # folders: split each top-level subfolder (class) alike
   config.data.num_eval = 0              # evaluate on the first N images (0 = all)
   config.data.builtin_seed = 0          # which dead-leaves images

@@ -32,7 +32,7 @@ RECIPE = {'loss': 'mse', 'learning_rate': 1e-4, 'batch_size': 4, 'num_train_step
           'checkpoint_every_steps': 1_000, 'eval_every_steps': 5_000,
           'data.image_size': (256, 256), 'data.channels': 3,
           # The study: train_test_split(test_size=0.2); no validation set.
-          'data.test_fraction': 0.2, 'data.val_fraction': 0.0,
+          'data.test_fraction': 0.2, 'data.val_fraction': 0.0, 'data.pairs_row': 'real',
           'augment.flip_left_right': True, 'augment.flip_up_down': True, 'augment.rot90': True,
           'degradation': presets.PRESETS['sidd_nlf'],
           'eval.batch_size': 2, 'eval.grid_images': 3}

@@ -17,7 +17,6 @@ from input_pipeline.sources import dataset_name, kind_of, open_source
 
 
 # The evaluation row of a paired source: its own degraded inputs replace the synthetic degradations.
-REAL_NOISE_ROW = 'real'
 
 
 @dataclasses.dataclass
@@ -70,5 +69,5 @@ def load_eval_set(config, spec: str | None = None) -> EvalSet:
   return EvalSet(dataset_name(spec), examples['target'], skipped, examples.get('input'))
 
 
-__all__ = ['DataError', 'SourceError', 'EvalSet', 'REAL_NOISE_ROW', 'TrainBatches',
+__all__ = ['DataError', 'SourceError', 'EvalSet', 'TrainBatches',
            'create_train_iterator', 'load_eval_set', 'load_examples', 'dataset_name', 'is_paired']

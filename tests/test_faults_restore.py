@@ -268,3 +268,21 @@ def test_sigterm_during_eval_is_one_line_and_writes_nothing(workdir, monkeypatch
     cli.run('eval', _config(), flags)
   assert info.value.exit_code == 128 + signal.SIGTERM
   assert sorted(os.listdir(os.path.join(workdir, 'eval'))) == before
+
+
+def test_restore_reads_the_workdirs_config_and_keeps_colour(workdir, tmp_path, capsys):
+  """`--mode=restore --workdir=W --input --output` without --config: W's config.json. The grey
+  model restores a colour photo channel by channel, and the summary line says so."""
+  src = tmp_path / 'in'
+  src.mkdir()
+  Image.fromarray(smooth_image(0, 40, 44, 3)).save(src / "photo.png")
+  flags = types.SimpleNamespace(
+      mode='restore', workdir=workdir, input=str(src), output=str(tmp_path / 'out'),
+      coordinator_address='', num_processes=0, process_id=-1, distributed_timeout=300, tile=0,
+      tile_overlap=-1, degradation=None, degradation_args=None, seed=0, overwrite=False,
+      channel_mode='per_channel', max_memory=0, compilation_cache='')
+  cli.run('restore', None, flags)
+  line = capsys.readouterr().out.strip().splitlines()[-1]
+  assert line.startswith('restored 1 images into') and (
+      '1 colour restored channel by channel with the grey model' in line), line
+  assert np.asarray(Image.open(tmp_path / 'out' / 'photo.png')).shape == (40, 44, 3)

@@ -23,6 +23,14 @@ METRIC_NAMES = {'psnr': 'PSNR (dB)', 'ssim': 'SSIM', 'mse': 'MSE', 'mse_255': 'M
                 'f1_batches': 'macro-F1 per 4 (%)', 'accuracy': 'accuracy (%)'}
 
 
+def _spread(values: list[float]) -> float | None:
+  """Standard deviation over runs; None where they agree up to float rounding (the noisy input
+  under fixed keys is the same in every run, though each run computes it)."""
+  if len(values) < 2 or np.ptp(values) <= 1e-6 * max(1.0, abs(float(np.mean(values)))):
+    return None
+  return float(np.std(values))
+
+
 def records(study: Study, scores: list[dict]) -> list[dict]:
   """The paper's numbers with the project's beside them, then the project's other numbers."""
   grouped: dict[tuple, list[float]] = {}
@@ -34,7 +42,7 @@ def records(study: Study, scores: list[dict]) -> list[dict]:
     values = grouped.get(key, [])
     out.append({'study': study.name, 'model': key[0], 'row': key[1], 'metric': key[2],
                 'value': float(np.mean(values)) if values else None, 'paper': paper,
-                'spread': float(np.std(values)) if len(set(values)) > 1 else None,
+                'spread': _spread(values),
                 'runs': len(values)})
   published = {(p.model, p.row, p.metric): p.value for p in study.paper}
   for key, value in published.items():
