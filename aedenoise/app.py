@@ -53,9 +53,10 @@ flags.DEFINE_integer('tile_overlap', -1, '--mode=restore: pixels shared by neigh
 flags.DEFINE_enum('channel_mode', 'per_channel', ['per_channel', 'luma'], '--mode=restore with a '
                   'grey model on colour photos: restore R, G and B each, or the luma only (chroma '
                   'kept as it is).')
-flags.DEFINE_integer('max_memory', 1024, '--mode=restore and benchmarks: megabytes the tiles '
+flags.DEFINE_integer('max_memory', 0, '--mode=restore and benchmarks: megabytes the tiles '
                      'restored at once may take on the device (working memory of the model '
-                     'included); a smaller budget means smaller batches, not other results.')
+                     'included; 0: 512); a smaller budget means smaller batches, not other '
+                     'results.')
 flags.DEFINE_string('coordinator_address', '', 'host:port of process 0, for a multi-process run '
                     'started by hand (TPU pods and SLURM are detected without it).')
 flags.DEFINE_integer('num_processes', 0, 'Processes in a multi-process run.')

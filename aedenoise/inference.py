@@ -72,7 +72,7 @@ def checked_geometry(config, model, tile: int = 0, overlap: int = -1) -> tiling.
   return geometry
 
 
-DEFAULT_MAX_MEMORY_MB = 1024  # a 2-core, 8 GB laptop restores comfortably within it
+DEFAULT_MAX_MEMORY_MB = 512  # with the images' own buffers, a 24-megapixel photo in about 2 GB
 
 
 def tiles_within(apply, variables, tile: tuple[int, int], channels: int, budget_mb: int) -> int:

@@ -200,24 +200,31 @@ def plan(image: np.ndarray, tile: tuple[int, int], overlap: int, multiple: int =
 
 
 class Blender:
-  """Accumulates restored tiles of one image (output scale `scale`) and returns the blend."""
+  """Accumulates restored tiles of one image (output scale `scale`) and returns the blend. The
+  tiles form a grid (every row offset with every column offset) and the window is separable, so
+  the summed weights are the outer product of two 1-D sums: no second image-sized buffer."""
 
   def __init__(self, p: Plan, overlap: int, scale: int, channels: int):
     h, w = p.padded.shape[:2]
     self.plan, self.scale = p, scale
     self.sum = np.zeros((h * scale, w * scale, channels), np.float32)
-    self.weight = np.zeros((h * scale, w * scale, 1), np.float32)
     th, tw = p.tile
-    self.w2d = np.outer(window(th * scale, overlap * scale),
-                        window(tw * scale, overlap * scale))[..., None]
+    wy, wx = window(th * scale, overlap * scale), window(tw * scale, overlap * scale)
+    self.w2d = np.outer(wy, wx)[..., None]
+    self.rows, self.cols = np.zeros(h * scale, np.float32), np.zeros(w * scale, np.float32)
+    for y in sorted({y for y, _ in p.offsets}):
+      self.rows[y * scale:(y + th) * scale] += wy
+    for x in sorted({x for _, x in p.offsets}):
+      self.cols[x * scale:(x + tw) * scale] += wx
 
   def add(self, index: int, restored: np.ndarray) -> None:
     y, x = (o * self.scale for o in self.plan.offsets[index])
     th, tw = restored.shape[:2]
     self.sum[y:y + th, x:x + tw] += restored * self.w2d
-    self.weight[y:y + th, x:x + tw] += self.w2d
 
   def result(self) -> np.ndarray:
     h, w = (s * self.scale for s in self.plan.image_shape)
     m = self.plan.margin * self.scale
-    return (self.sum[m:m + h, m:m + w] / np.maximum(self.weight[m:m + h, m:m + w], 1e-12))
+    out = self.sum[m:m + h, m:m + w]
+    out /= np.maximum(np.outer(self.rows[m:m + h], self.cols[m:m + w]), 1e-12)[..., None]
+    return out
