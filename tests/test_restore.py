@@ -145,3 +145,24 @@ def test_tiled_equals_whole_image_for_the_unet():
                                  train=False))[0, m:-m, m:-m]
   assert len(tiling.plan(image, r.tile, r.overlap, 4).offsets) > 1
   assert np.abs(tiled - whole).max() <= 1 / 255
+
+
+def test_tile_batches_follow_the_memory_budget():
+  """A budget below one tile's buffers still restores (one tile per device at a time), with the
+  same result as a large budget."""
+  from configs import cifar_model_c  # pylint: disable=g-import-not-at-top
+  config = cifar_model_c.get_config('quick')
+  model = build.create_model(config)
+  variables = train_state.init_variables(config, model)
+  mesh = parallel.create_mesh()
+  apply = lambda v, x: contract.predict(model, v, x)
+  one = inference.tiles_within(apply, variables, (64, 64), 3, 1)
+  many = inference.tiles_within(apply, variables, (64, 64), 3, 4096)
+  assert one < 8 < many
+  small = inference.Restorer(model, variables, config, mesh, 64, 8, batch_size=64, max_memory_mb=1)
+  large = inference.Restorer(model, variables, config, mesh, 64, 8, batch_size=64,
+                             max_memory_mb=4096)
+  n_dev = mesh.devices.size
+  assert small.batch == n_dev and large.batch == 64
+  image = np.random.default_rng(6).random((150, 130, 3)).astype(np.float32)
+  np.testing.assert_allclose(small.restore([image])[0], large.restore([image])[0], atol=1e-5)
