@@ -2,7 +2,7 @@
 (channel by channel vs on the luma) and the outermost pixels (the one-pixel frame vs the inside).
 
     python benchmarks/restore_quality.py --workdir=W --images=../shared/data/kodak24 \
-        [--sigma=25] [--limit=0] [--max_memory=0]
+        [--sigma=25] [--limit=0] [--max_memory=0] [--grey]
 
 Each clean photo gets the benchmarks' Gaussian noise (seed = its index), is restored by W's model
 with each channel mode, and is scored against the clean photo: PSNR over the whole image, over its
@@ -38,13 +38,16 @@ def main():
   parser.add_argument('--sigma', type=float, default=25)
   parser.add_argument('--limit', type=int, default=0)
   parser.add_argument('--max_memory', type=int, default=0)
+  parser.add_argument('--grey', action='store_true', help='read the photos as grey (one mode)')
   args = parser.parse_args()
   names = image_io.list_images(args.images)[:args.limit or None]
+  modes = ('per_channel',) if args.grey else channels.MODES  # a grey photo has no chroma
   models = {m: aedenoise.load(args.workdir, channel_mode=m, max_memory_mb=args.max_memory)
-            for m in channels.MODES}
-  rows = {m: [] for m in ('input', *channels.MODES)}
+            for m in modes}
+  rows = {m: [] for m in ('input', *modes)}
   for i, name in enumerate(names):
-    clean = np.asarray(Image.open(os.path.join(args.images, name)).convert('RGB'))
+    clean = np.asarray(Image.open(os.path.join(args.images, name)).convert(
+        'L' if args.grey else 'RGB'))
     noisy = aedenoise.degrade(clean, f'gaussian_s{args.sigma:g}', seed=i)
     noisy8 = np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)
     outs = {'input': noisy8, **{m: model(noisy8) for m, model in models.items()}}
