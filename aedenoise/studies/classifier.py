@@ -19,6 +19,7 @@ import optax
 from flax import serialization
 
 from aedenoise import paths
+from aedenoise.models import contract
 from input_pipeline import images as image_io
 from input_pipeline import sources
 
@@ -84,20 +85,21 @@ def load_or_train(workdir: str, steps: int, data, batch: int = 128, seed: int = 
     return serialization.from_bytes(variables, (paths.path(workdir) / PARAMS_FILE).read_bytes())
   images, labels = data()
   tx = optax.adamw(optax.cosine_decay_schedule(2e-3, steps), weight_decay=5e-4)
-  opt_state = tx.init(variables['params'])
+  trained = contract.PARAMS  # the rest are BatchNorm's statistics, updated by train=True calls
+  opt_state = tx.init(variables[trained])
 
   @jax.jit
   def step(variables, opt_state, key, x, y):
     x = _augment(key, x.astype(jnp.float32) / 255.0)
 
     def loss_of(params):
-      logits, updates = model.apply({**variables, 'params': params}, x, train=True,
-                                    mutable=['batch_stats'])
+      logits, updates = model.apply({**variables, trained: params}, x, train=True,
+                                    mutable=[c for c in variables if c != trained])
       return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean(), updates
-    (loss, updates), grads = jax.value_and_grad(loss_of, has_aux=True)(variables['params'])
-    change, opt_state = tx.update(grads, opt_state, variables['params'])
-    params = optax.apply_updates(variables['params'], change)
-    return {**variables, **updates, 'params': params}, opt_state, loss
+    (loss, updates), grads = jax.value_and_grad(loss_of, has_aux=True)(variables[trained])
+    change, opt_state = tx.update(grads, opt_state, variables[trained])
+    params = optax.apply_updates(variables[trained], change)
+    return {**variables, **updates, trained: params}, opt_state, loss
 
   rng = np.random.default_rng(seed)
   order = np.concatenate([rng.permutation(len(images)) for _ in range(steps * batch // len(images)

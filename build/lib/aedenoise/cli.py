@@ -1,0 +1,100 @@
+"""The modes behind main.py: each checks its flags, then calls one library function."""
+from __future__ import annotations
+
+import os
+
+from aedenoise import (build, command, degrade_files, evaluate_checkpoint, export, importing,
+                       metrics, package, parallel, restore, scoring, summary, train, validation)
+from aedenoise import workdir as workdir_lib
+from aedenoise.cpu import launch
+from aedenoise.errors import UserError
+
+MODES = ('train', 'eval', 'summary', 'score', 'degrade', 'import', 'restore', 'export',
+         'package')
+
+
+def _require(flags, *names):
+  missing = [f'--{n}' for n in names if not getattr(flags, n)]
+  if missing:
+    raise UserError(f'--mode={flags.mode} needs {" and ".join(missing)}')
+
+
+def _config(config, workdir: str | None = None):
+  """The config given, or else the one the workdir's newest run was trained with."""
+  if config is not None:
+    return config
+  if workdir:
+    found = workdir_lib.load_config(workdir)
+    if found is not None:
+      return found
+  raise UserError('--config is required, e.g. --config=configs/dual_skip.py (eval, restore, '
+                  'export, package and summary read it from the config.json of a --workdir that '
+                  'holds one)')
+
+
+def launch_processes(flags, argv: list[str]) -> int:
+  """`--cpu_processes=N`: the same command as N pinned processes of one run
+  (aedenoise/cpu/launch.py); returns the exit code."""
+  n = int(flags.cpu_processes)
+  if flags.mode not in ('train', 'eval'):
+    raise UserError(f'--cpu_processes is for --mode=train or eval, not {flags.mode}')
+  if flags.coordinator_address or flags.num_processes:
+    raise UserError('--cpu_processes starts its own processes; leave out --coordinator_address '
+                    'and --num_processes')
+  if os.environ.get('JAX_PLATFORMS', 'cpu').split(',')[0] not in ('cpu', ''):
+    raise UserError('--cpu_processes is for CPU machines (JAX_PLATFORMS names an accelerator)')
+  _require(flags, 'workdir')
+  return launch.run(n, launch.without_flag(argv, 'cpu_processes'))
+
+
+def run(mode: str, config, flags) -> None:
+  command.quiet_library_logs()
+  if getattr(flags, 'compilation_cache', ''):
+    command.use_compilation_cache(flags.compilation_cache)
+  if mode == 'train':  # saves a checkpoint at the step a signal reaches (train.run_loop)
+    _run(mode, config, flags)
+    return
+  with workdir_lib.RaiseOnSignals(f'--mode={mode}'):
+    _run(mode, config, flags)
+
+
+def _run(mode: str, config, flags) -> None:
+  if mode == 'degrade':
+    _require(flags, 'input', 'output')
+    degrade_files.run(flags, config)
+    return
+  if mode == 'score':
+    _require(flags, 'input', 'reference')
+    conv = metrics.Convention.from_config(config.eval) if config is not None else metrics.Convention()
+    scoring.score_folders(flags.input, flags.reference, conv)
+    return
+  config = _config(config, flags.workdir if mode in ('eval', 'summary', 'restore', 'export',
+                                                    'package')
+                   else None)
+  if mode == 'summary':
+    validation.validate(config)
+    shape = build.input_shape(config)
+    rows, total = summary.layer_table(build.create_model(config), shape)
+    print(summary.format_table(build.model_label(config), shape, rows, total))
+    return
+  _require(flags, 'workdir')
+  parallel.initialize_distributed(flags.coordinator_address, flags.num_processes, flags.process_id,
+                                  flags.distributed_timeout)
+  if mode == 'train':
+    train.train_and_evaluate(config, flags.workdir)
+  elif mode == 'eval':
+    evaluate_checkpoint.run(config, flags.workdir)
+  elif mode == 'restore':
+    _require(flags, 'input', 'output')
+    restore.run(flags, config)
+  elif mode == 'export':
+    _require(flags, 'output')
+    export.run(flags, config)
+  elif mode == 'import':
+    _require(flags, 'input')
+    importing.import_torch_weights(config, flags.workdir, flags.input)
+  elif mode == 'package':
+    _require(flags, 'output')
+    package.package(config, flags.workdir, flags.output)
+  else:
+    raise UserError(f'unknown mode {mode!r}')

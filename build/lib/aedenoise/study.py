@@ -1,0 +1,143 @@
+"""A study's results by one command: every run trained and scored, then its table beside the
+paper's and its figures.
+
+    python -m aedenoise.study --list
+    python -m aedenoise.study NAME --workdir=W [--budget=smoke|reduced|full] [--data_dir=D]
+
+Each run is an ordinary workdir `W/<run>/` (resumable; usable with --mode=eval, restore, export).
+A run that has finished and been scored (`W/<run>/study_scores.json`) is skipped, so running the
+same command again resumes an interrupted study and, once all are done, only rewrites the reports:
+`W/study.json`, `W/study.csv`, `W/study.md` and the study's figures. Progress, with the time left
+over the whole study, is logged before each run. Studies: aedenoise/studies/.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from aedenoise.cpu import hostenv
+
+if __name__ == '__main__':
+  hostenv.use_huge_pages()  # may re-execute this process once, before anything heavy is imported
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import app, flags, logging
+
+from aedenoise import command, paths
+from aedenoise import workdir as workdir_lib
+from aedenoise.errors import UserError
+from aedenoise.studies import STUDIES, definition, report
+
+FLAGS = flags.FLAGS
+SPEC = 'study_spec.json'  # in the study's workdir: which study and budget it holds
+
+
+def define_flags() -> None:
+  """Defined only when this module runs as a program, so that importing it defines nothing."""
+  flags.DEFINE_bool('list', False, 'Print the study names, one per line, and exit.')
+  flags.DEFINE_string('workdir', None, 'The study\'s folder: one workdir per run, and the reports.')
+  flags.DEFINE_enum('budget', 'reduced', definition.BUDGETS, 'smoke: minutes, checks the plumbing; '
+                    'reduced: the best reproduction a CPU affords; full: the paper\'s recipe.')
+  flags.DEFINE_string('data_dir', os.environ.get('AEDENOISE_DATA', os.path.join('..', 'shared',
+                                                                                 'data')),
+                      'Folder holding the datasets the studies read (utkface_faces/, ...); '
+                      'default $AEDENOISE_DATA or ../shared/data.')
+  flags.DEFINE_string('compilation_cache', command.default_compilation_cache(),
+                      'Folder of JAX\'s persistent compilation cache ("" turns it off).')
+
+
+def get_study(name: str) -> definition.Study:
+  if name not in STUDIES:
+    raise UserError(f'unknown study {name!r}; known: {", ".join(STUDIES)} (--list)')
+  return STUDIES[name]
+
+
+def claim(root: str, study: str, budget: str) -> None:
+  """Records which study and budget `root` holds; UserError if it holds another."""
+  path = paths.path(root) / SPEC
+  wanted = {'study': study, 'budget': budget}
+  if path.exists():
+    try:
+      held = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+      raise UserError(f'cannot read {path}: {e}') from None
+    if held != wanted:
+      raise UserError(f'{root} holds study {held.get("study")!r} at budget '
+                      f'{held.get("budget")!r}, not {study!r} at {budget!r}; use another '
+                      f'--workdir')
+    return
+  workdir_lib.check_writable(root)
+  paths.write_text(path, json.dumps(wanted) + '\n')
+
+
+def finished_scores(run: definition.Run, workdir: str) -> list[dict] | None:
+  """The scores of a run that finished its training, else None."""
+  path = paths.path(workdir) / definition.SCORES
+  if not path.exists():
+    return None
+  saved = json.loads(path.read_text())
+  return saved['scores'] if saved.get('step', -1) >= run.config.num_train_steps else None
+
+
+def _duration(seconds: float) -> str:
+  minutes = int(round(seconds / 60))
+  return f'{minutes // 60}h{minutes % 60:02d}m' if minutes >= 60 else f'{minutes}m'
+
+
+def run_study(study: definition.Study, root: str, budget: str, data_dir: str) -> list[dict]:
+  """Trains and scores every unfinished run, then writes the reports; returns the records."""
+  runs = study.runs(budget, data_dir)
+  claim(root, study.name, budget)
+  scores: list[dict] = []
+  pending = [r for r in runs if finished_scores(r, os.path.join(root, r.name)) is None]
+  steps_left = sum(r.config.num_train_steps for r in pending)
+  started, steps_done = time.monotonic(), 0
+  for i, run in enumerate(runs):
+    workdir = os.path.join(root, run.name)
+    done = finished_scores(run, workdir)
+    if done is None:
+      elapsed = time.monotonic() - started
+      eta = (f'; about {_duration(elapsed / steps_done * steps_left)} left'
+             if steps_done else '')
+      logging.info('study %s: run %d of %d, %s (%d steps)%s', study.name, i + 1, len(runs),
+                   run.name, run.config.num_train_steps, eta)
+      study.train(run, workdir)
+      done = study.score(run, workdir)
+      paths.write_text(paths.path(workdir) / definition.SCORES, json.dumps(
+          {'step': run.config.num_train_steps, 'scores': done}, indent=2) + '\n')
+      steps_done += run.config.num_train_steps
+      steps_left -= run.config.num_train_steps
+    scores += done
+  rows = report.records(study, scores)
+  report.write(root, study, rows, study.protocol(budget))
+  figures = study.figures(root, runs)
+  logging.info('study %s: %s written into %s%s', study.name, 'study.md, .json, .csv', root,
+               f' with {", ".join(figures)}' if figures else '')
+  return rows
+
+
+def main(argv):
+  if FLAGS.list:
+    print('\n'.join(STUDIES))
+    return
+
+  def run():
+    if len(argv) != 2:
+      raise UserError('name one study, e.g. python -m aedenoise.study dual_autoencoders '
+                      '--workdir=W (--list names them)')
+    study = get_study(argv[1])
+    if not FLAGS.workdir:
+      raise UserError('--workdir is required')
+    command.quiet_library_logs()
+    if FLAGS.compilation_cache:
+      command.use_compilation_cache(FLAGS.compilation_cache)
+    rows = run_study(study, FLAGS.workdir, FLAGS.budget, FLAGS.data_dir)
+    print((paths.path(FLAGS.workdir) / 'study.md').read_text())
+    return rows
+  command.run_reporting_errors(run)
+
+
+if __name__ == '__main__':
+  define_flags()
+  app.run(main, flags_parser=command.parse_flags)
