@@ -48,8 +48,9 @@ def split(image: np.ndarray, model_channels: int, mode: str = 'per_channel'
   return [np.repeat(image, model_channels, axis=-1)], lambda outs: outs[0].mean(-1, keepdims=True)
 
 
-def adapt_iter(restore_iter: Callable[[Iterable], Iterator], items: Iterable[tuple[object, np.ndarray]],
-               model_channels: int, mode: str = 'per_channel') -> Iterator[tuple[object, np.ndarray]]:
+def adapt_iter(restore_iter: Callable[[Iterable], Iterator],
+               items: Iterable[tuple[object, np.ndarray]], model_channels: int,
+               mode: str = 'per_channel') -> Iterator[tuple[object, np.ndarray]]:
   """`restore_iter` ((key, model-channel image) pairs -> (key, restored), in order) applied to
   (key, image of 1 or 3 channels) pairs: each comes back with its own channels, in order."""
   joins: dict = {}  # image number -> [key, join, parts expected, parts restored]

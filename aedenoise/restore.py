@@ -91,7 +91,8 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
       h, w = degrade_files.degraded_size(spec, h, w, channels)
     return h * geometry.scale, w * geometry.scale
   if channel_mode not in channels_lib.MODES:
-    raise UserError(f'--channel_mode={channel_mode}: must be one of {", ".join(channels_lib.MODES)}')
+    raise UserError(f'--channel_mode={channel_mode}: must be one of '
+                    f'{", ".join(channels_lib.MODES)}')
   plan = outputs.plan(input_dir, output_dir, out_size=out_size, out_channels=3,
                       overwrite=overwrite)
   skipped, bits, written = list(plan.skipped), outputs.Bits(), 0
@@ -99,8 +100,8 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
   details = f' (tiles {th}x{tw}, overlap {used_overlap})'
   if not plan.pending:  # every output is there already: nothing to load the model for
     line = outputs.report('restored', output_dir, plan, 0, skipped, bits, details=details)
-    return {'written': 0, 'kept': len(plan.kept), 'skipped': skipped, 'tile': (th, tw),
-            'overlap': used_overlap, 'line': line}
+    return {'written': 0, 'adapted': {}, 'kept': len(plan.kept), 'skipped': skipped,
+            'tile': (th, tw), 'overlap': used_overlap, 'line': line}
   mesh = parallel.create_mesh()
   try:
     loaded = inference.load_model(config, workdir, mesh)
@@ -133,8 +134,8 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
                       e.signum) from None
   details += ''.join(f'; {n} {how}' for how, n in adapted.items())
   line = outputs.report('restored', output_dir, plan, written, skipped, bits, details=details)
-  return {'written': written, 'adapted': adapted, 'kept': len(plan.kept), 'skipped': skipped, 'tile': (th, tw),
-          'overlap': used_overlap, 'line': line}
+  return {'written': written, 'adapted': adapted, 'kept': len(plan.kept), 'skipped': skipped,
+          'tile': (th, tw), 'overlap': used_overlap, 'line': line}
 
 
 def run(flags, config) -> None:
