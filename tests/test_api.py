@@ -69,3 +69,17 @@ def test_degrade_and_bad_input(colour_model):
     colour_model(np.zeros((4, 4, 2)))
   with pytest.raises(UserError, match='no config.json'):
     aedenoise.load(os.path.join(FIXTURES, 'nosuch'))
+
+
+def test_the_shipped_faces_model_loads_and_denoises():
+  """pretrained/faces_dual_skip, as the repository ships it: a grey model that removes Gaussian
+  noise from a smooth image."""
+  from image_files import smooth_image  # pylint: disable=g-import-not-at-top
+  workdir = os.path.join(os.path.dirname(FIXTURES), '..', '..', 'pretrained', 'faces_dual_skip')
+  model = aedenoise.load(os.path.normpath(workdir))
+  assert model.step == 2500 and model.channels == 1
+  clean = smooth_image(3, 100, 100)[..., 0].astype(np.float32) / 255.0
+  noisy = aedenoise.degrade(clean, 'gaussian_s25', seed=0)
+  restored = model(np.clip(noisy, 0, 1))
+  mse = lambda a: float(np.mean((a - clean) ** 2))
+  assert restored.shape == clean.shape and mse(restored) < mse(noisy) / 2
