@@ -45,7 +45,7 @@ class Denoiser:
       kinds.append((image.shape, image.dtype))
       as_float = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image
       floats.append(np.asarray(as_float, np.float32).reshape(image.shape[0], image.shape[1], -1))
-    restored = channels.adapt(self.restorer.restore, floats, self.channels, self.channel_mode)
+    restored = channels.adapt(self.restorer.restore_iter, floats, self.channels, self.channel_mode)
     out = []
     for image, (shape, dtype) in zip(restored, kinds):
       image = np.clip(image, 0.0, 1.0)

@@ -188,7 +188,7 @@ class ModelRows:
     note = channels.describe(noisy[0].shape[-1], self.restorer.geometry.channels)
     if note:
       print(f'{test.name}: {note}', file=sys.stderr)
-    return channels.adapt(self.restorer.restore, noisy, self.restorer.geometry.channels)
+    return channels.adapt(self.restorer.restore_iter, noisy, self.restorer.geometry.channels)
 
 
 def main(argv):

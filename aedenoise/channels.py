@@ -70,17 +70,7 @@ def adapt_iter(restore_iter: Callable[[Iterable], Iterator],
       yield key, join(done)
 
 
-def adapt(restore: Callable[[list[np.ndarray]], list[np.ndarray]], images: list[np.ndarray],
+def adapt(restore_iter: Callable[[Iterable], Iterator], images: list[np.ndarray],
           model_channels: int, mode: str = 'per_channel') -> list[np.ndarray]:
-  """`restore` (float (H, W, model_channels) images -> restored) applied to float images of 1 or 3
-  channels, each returned with its own channels."""
-  results = []
-  for image in images:
-    inputs, join = split(image, model_channels, mode)
-    results.append((inputs, join))
-  outputs = restore([x for inputs, _ in results for x in inputs])
-  out, i = [], 0
-  for inputs, join in results:
-    out.append(join(outputs[i:i + len(inputs)]))
-    i += len(inputs)
-  return out
+  """`adapt_iter` over a list: each image restored with its own channels."""
+  return [out for _, out in adapt_iter(restore_iter, enumerate(images), model_channels, mode)]

@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import aedenoise  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -22,9 +23,9 @@ from aedenoise import channels  # pylint: disable=g-import-not-at-top,wrong-impo
 from input_pipeline import images as image_io  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-  mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-  return 10 * np.log10(255.0 ** 2 / max(mse, 1e-12))
+def psnr(restored: np.ndarray, clean: np.ndarray) -> float:
+  """8-bit images or pixel sets of any shape."""
+  return float(peak_signal_noise_ratio(clean, restored, data_range=255))
 
 
 def frame(image: np.ndarray) -> np.ndarray:
