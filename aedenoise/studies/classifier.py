@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from absl import logging
 from flax import serialization
 
 from aedenoise import paths
@@ -104,10 +105,14 @@ def load_or_train(workdir: str, steps: int, data, batch: int = 128, seed: int = 
   rng = np.random.default_rng(seed)
   order = np.concatenate([rng.permutation(len(images)) for _ in range(steps * batch // len(images)
                                                                        + 1)])
+  logging.info('training the classifier: %d steps of batch %d on %d images', steps, batch,
+               len(images))
   for i in range(steps):
     rows = order[i * batch:(i + 1) * batch]
-    variables, opt_state, _ = step(variables, opt_state, jax.random.key(i), images[rows],
-                                   labels[rows])
+    variables, opt_state, loss = step(variables, opt_state, jax.random.key(i), images[rows],
+                                      labels[rows])
+    if (i + 1) % max(steps // 10, 1) == 0:  # a long silent stretch otherwise
+      logging.info('classifier step %d/%d | loss %.3f', i + 1, steps, float(loss))
   paths.path(workdir).mkdir(parents=True, exist_ok=True)
   paths.write_bytes(paths.path(workdir) / PARAMS_FILE, serialization.to_bytes(variables))
   paths.write_text(info_path, json.dumps({'steps': steps, 'batch': batch, 'seed': seed}) + '\n')
