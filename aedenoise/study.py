@@ -85,29 +85,49 @@ def _duration(seconds: float) -> str:
   return f'{minutes // 60}h{minutes % 60:02d}m' if minutes >= 60 else f'{minutes}m'
 
 
+def estimate_left(took: list[tuple[definition.Run, float]],
+                  pending: list[definition.Run]) -> float | None:
+  """Seconds the pending runs should take, from the finished ones: imported runs (no training)
+  at their mean wall time, trained runs at the finished trained runs' seconds per step (scoring
+  included). None until both kinds still pending have an example."""
+  imported = [t for r, t in took if r.weights]
+  trained = [(r.config.num_train_steps, t) for r, t in took if not r.weights]
+  left = 0.0
+  for run in pending:
+    if run.weights:
+      if not imported:
+        return None
+      left += sum(imported) / len(imported)
+    else:
+      if not trained:
+        return None
+      left += run.config.num_train_steps * sum(t for _, t in trained) / sum(
+          s for s, _ in trained)
+  return left
+
+
 def run_study(study: definition.Study, root: str, budget: str, data_dir: str) -> list[dict]:
   """Trains and scores every unfinished run, then writes the reports; returns the records."""
   runs = study.runs(budget, data_dir)
   claim(root, study.name, budget)
   scores: list[dict] = []
   pending = [r for r in runs if finished_scores(r, os.path.join(root, r.name)) is None]
-  steps_left = sum(r.config.num_train_steps for r in pending)
-  started, steps_done = time.monotonic(), 0
+  took: list[tuple[definition.Run, float]] = []
   for i, run in enumerate(runs):
     workdir = os.path.join(root, run.name)
     done = finished_scores(run, workdir)
     if done is None:
-      elapsed = time.monotonic() - started
-      eta = (f'; about {_duration(elapsed / steps_done * steps_left)} left'
-             if steps_done else '')
+      eta = estimate_left(took, pending)
       logging.info('study %s: run %d of %d, %s (%d steps)%s', study.name, i + 1, len(runs),
-                   run.name, run.config.num_train_steps, eta)
+                   run.name, run.config.num_train_steps,
+                   f'; about {_duration(eta)} left' if eta is not None else '')
+      started = time.monotonic()
       study.train(run, workdir)
       done = study.score(run, workdir)
       paths.write_text(paths.path(workdir) / definition.SCORES, json.dumps(
           {'step': run.config.num_train_steps, 'scores': done}, indent=2) + '\n')
-      steps_done += run.config.num_train_steps
-      steps_left -= run.config.num_train_steps
+      took.append((run, time.monotonic() - started))
+      pending.remove(run)
     scores += done
   rows = report.records(study, scores)
   report.write(root, study, rows, study.protocol(budget))

@@ -93,3 +93,18 @@ def test_the_study_list_and_bad_input_in_one_line(tmp_path):
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith('error:') and fragment in lines[0], lines
+
+
+def test_the_time_left_counts_imported_and_trained_runs_apart():
+  def run(steps, weights=''):
+    config = tiny_config()
+    config.num_train_steps = steps
+    return Run(f'r{steps}{weights}', 'm', config, weights=weights)
+
+  imported, trained = run(1, 'a.pt'), run(100)
+  # an import that took long (a classifier trained on the way) says nothing of training's pace
+  took = [(imported, 600.0)]
+  assert study.estimate_left(took, [run(1, 'b.pt'), run(100)]) is None
+  took.append((trained, 50.0))
+  assert study.estimate_left(took, [run(1, 'b.pt'), run(300)]) == pytest.approx(600.0 + 150.0)
+  assert study.estimate_left(took, []) == 0.0
