@@ -138,6 +138,33 @@ class CifarAutoencoders(definition.Study):
                     'value': 100 * float(np.mean(predicted == labels))})
     return out
 
+  def summary(self, rows: list[dict]) -> str:
+    """Table 2: PSNR and F1 per model beside the paper's, and each F1 as a share of the clean
+    images' (the paper's own classifier is stronger, so shares compare, absolute F1 does not)."""
+    value = {(r['model'], r['row'], r['metric']): r for r in rows}
+    mixed, lossless = f'{HELD_OUT}, {MIX}', f'{LOSSLESS}, {MIX}'
+    clean = value.get(('clean images', HELD_OUT, 'f1'), {}).get('value')
+    fmt = lambda x, unit='': '' if x is None else f'{x:.2f}{unit}'
+    lines = ['| images | PSNR paper | PSNR held-out | PSNR lossless | F1 per 4 paper | '
+             'F1 per 4 here | F1 whole set here | share of clean F1: paper (per 4) | '
+             'here (whole set) |',
+             '|---|' + '---:|' * 8]
+    models = (['clean images', 'noisy input'] + [m for _, m, *_ in AUTHORS]
+              + [m for _, m, _, _ in TRAINED])
+    for model in models:
+      row = HELD_OUT if model == 'clean images' else mixed
+      get = lambda metric, where=row: value.get((model, where, metric), {})
+      paper_f1, f1 = get('f1_batches').get('paper'), get('f1').get('value')
+      lines.append('| ' + ' | '.join([
+          model, fmt(get('psnr').get('paper')), fmt(get('psnr').get('value')),
+          fmt(get('psnr', lossless).get('value')), fmt(paper_f1),
+          fmt(get('f1_batches').get('value')), fmt(f1),
+          fmt(paper_f1 and 100 * paper_f1 / CLEAN_F1, ' %'),
+          fmt(f1 and clean and 100 * f1 / clean, ' %')]) + ' |')
+    accuracy = value.get(('clean images', HELD_OUT, 'accuracy'), {}).get('value')
+    return '\n'.join(lines) + (f'\n\nThe classifier\'s accuracy on the clean held-out images: '
+                               f'{accuracy:.2f} %.' if accuracy is not None else '')
+
   def protocol(self, budget: str) -> str:
     steps, batch, limit, classifier_steps = BUDGETS[budget]
     length = (f'{steps:,} steps of batch {batch} per trained model' if steps

@@ -67,6 +67,11 @@ class Study:
     del root, runs
     return []
 
+  def summary(self, rows: list[dict]) -> str:
+    """A compact markdown table of the paper's headline numbers, shown above every number."""
+    del rows
+    return ''
+
   def protocol(self, budget: str) -> str:
     """What data, budget and protocol produced the report, and how they differ from the paper's."""
     del budget

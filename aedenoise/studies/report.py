@@ -87,7 +87,9 @@ def markdown(study: Study, rows: list[dict], protocol: str) -> str:
       diff = (value - paper) if value is not None and paper is not None else None
       cells += [_fmt(m, paper), here, ('+' if diff and diff > 0 else '') + _fmt(m, diff)]
     lines.append('| ' + ' | '.join(cells) + ' |')
-  return (f'# {study.title}\n\n' + '\n'.join(lines) + '\n\n'
+  summary = study.summary(rows)
+  return (f'# {study.title}\n\n' + (f'{summary}\n\nEvery number:\n\n' if summary else '')
+          + '\n'.join(lines) + '\n\n'
           + '`paper`: the published number; `here`: this project\'s (mean and standard deviation '
             'over runs where a model ran with several seeds); `diff` = here - paper. Rows without '
             'a paper number are this project\'s.\n\n' + protocol + '\n')
