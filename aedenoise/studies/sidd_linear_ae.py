@@ -41,7 +41,7 @@ class SiddLinearAutoencoder(definition.Study):
   def runs(self, budget: str, data_dir: str) -> list[Run]:
     pairs = definition.dataset(data_dir, 'sidd_samples', self.name)
     steps = BUDGET_STEPS[budget]
-    config = sidd_config.get_config(None if budget == 'full' else 'quick')
+    config = _base_config(budget)
     config.update_from_flattened_dict({
         'num_train_steps': steps, 'log_every_steps': max(steps // 50, 1),
         'checkpoint_every_steps': max(steps // 10, 1), 'eval_every_steps': 0,
@@ -67,7 +67,7 @@ class SiddLinearAutoencoder(definition.Study):
     return out
 
   def protocol(self, budget: str) -> str:
-    side = 256 if budget == 'full' else 32
+    side = _base_config(budget).data.image_size[0]
     return (f'Budget `{budget}`: {BUDGET_STEPS[budget]:,} steps of batch 4 on random {side}x{side} '
             f'crops of 9 SIDD sample pairs (the study: 100 epochs of 200 steps of batch 4 on '
             f'whole images resized to 256x256, 128 SIDD-Small pairs). Validation: the 3 held-out '
@@ -77,6 +77,11 @@ class SiddLinearAutoencoder(definition.Study):
             f'(10 log10(255^2 / MSE)). PSNR and SSIM here round outputs to 8 bits '
             f'(aedenoise/metrics.py). `resized 256x256`: whole images resized as the study does; '
             f'`256x256 centre crops`: this project\'s protocol, without resampling.')
+
+
+def _base_config(budget: str):
+  """The study's recipe for `full`; the quick variant's 32x32 crops otherwise."""
+  return sidd_config.get_config(None if budget == 'full' else 'quick')
 
 
 STUDY = SiddLinearAutoencoder()
