@@ -71,14 +71,26 @@ def test_degrade_and_bad_input(colour_model):
     aedenoise.load(os.path.join(FIXTURES, 'nosuch'))
 
 
-def test_the_shipped_faces_model_loads_and_denoises():
-  """pretrained/faces_dual_skip, as the repository ships it: a grey model that removes Gaussian
-  noise from a smooth image."""
+PRETRAINED = os.path.normpath(os.path.join(os.path.dirname(FIXTURES), '..', '..', 'pretrained'))
+# Every shipped workdir: (name, its checkpoint step, channels).
+SHIPPED = [('faces_dual_skip', 2500, 1), ('unet_grey_blind', 7000, 1), ('unet_colour_blind', 3500, 3),
+           ('unet_grey_ne2ne', 10000, 1)]
+
+
+def test_every_shipped_workdir_is_listed_here():
+  shipped = sorted(n for n in os.listdir(PRETRAINED) if os.path.isdir(os.path.join(PRETRAINED, n)))
+  assert shipped == sorted(name for name, *_ in SHIPPED)
+
+
+@pytest.mark.parametrize('name,step,channels', SHIPPED)
+def test_the_shipped_models_load_and_denoise(name, step, channels):
+  """pretrained/<name>, as the repository ships it, at least halves the error of Gaussian noise
+  (sigma 25) on a smooth image with its own channel count."""
   from image_files import smooth_image  # pylint: disable=g-import-not-at-top
-  workdir = os.path.join(os.path.dirname(FIXTURES), '..', '..', 'pretrained', 'faces_dual_skip')
-  model = aedenoise.load(os.path.normpath(workdir))
-  assert model.step == 2500 and model.channels == 1
-  clean = smooth_image(3, 100, 100)[..., 0].astype(np.float32) / 255.0
+  model = aedenoise.load(os.path.join(PRETRAINED, name))
+  assert model.step == step and model.channels == channels
+  clean = smooth_image(3, 100, 100, channels).astype(np.float32) / 255.0
+  clean = clean[..., 0] if channels == 1 else clean
   noisy = aedenoise.degrade(clean, 'gaussian_s25', seed=0)
   restored = model(np.clip(noisy, 0, 1))
   mse = lambda a: float(np.mean((a - clean) ** 2))
