@@ -71,7 +71,7 @@ def test_degrade_and_bad_input(colour_model):
     aedenoise.load(os.path.join(FIXTURES, 'nosuch'))
 
 
-PRETRAINED = os.path.normpath(os.path.join(os.path.dirname(FIXTURES), '..', '..', 'pretrained'))
+PRETRAINED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'pretrained')
 # Every shipped workdir: (name, its checkpoint step, channels).
 SHIPPED = [('faces_dual_skip', 2500, 1), ('unet_grey_blind', 7000, 1), ('unet_colour_blind', 5000, 3),
            ('unet_grey_ne2ne', 10000, 1)]
