@@ -5,10 +5,11 @@
     clean = model(noisy)                                    # H x W or H x W x C, uint8 or float
 
 An image of any size goes through overlapping tiles; it comes back with its own shape and dtype
-(uint8 in, uint8 out; float in [0, 1] in, float out). A grey model restores a colour image channel
+(uint8 in, uint8 out; uint16 and other integers by their range; float in [0, 1] in, float out;
+aedenoise/pixels.py). A grey model restores a colour image channel
 by channel, a colour model a grey one through three equal channels (aedenoise/channels.py).
 `model.restore_batch(images)` takes a list; `aedenoise.degrade(image, 'gaussian_s25', seed=0)`
-adds the noise the benchmarks use, to try a model on a clean photo.
+adds the noise the benchmarks use, to try a model on a clean photo, and returns the input's dtype.
 """
 from __future__ import annotations
 
@@ -18,41 +19,40 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from aedenoise import channels, degradations, inference, parallel, validation
+from aedenoise import build, channels, degradations, inference, logs, parallel, pixels, validation
 from aedenoise import workdir as workdir_lib
 from aedenoise.errors import UserError
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(repr=False)
 class Denoiser:
   """A workdir's model, restoring NumPy images. `step`: the checkpoint's training step."""
   restorer: inference.Restorer
   config: object
   step: int
   channel_mode: str = 'per_channel'
+  workdir: str = ''
 
   @property
   def channels(self) -> int:
     return self.restorer.geometry.channels
 
+  def __repr__(self) -> str:
+    colour = 'colour' if self.channels == 3 else 'grey' if self.channels == 1 else (
+        f'{self.channels} channels')
+    return (f'Denoiser({workdir_lib.display_name(self.workdir)!r}: {build.model_label(self.config)},'
+            f' {colour}, step {self.step}, channel_mode={self.channel_mode!r})')
+
   def restore_batch(self, images: list[np.ndarray]) -> list[np.ndarray]:
-    """Each image restored, with its own shape and dtype."""
+    """Each image restored, with its own shape and dtype (aedenoise/pixels.py: uint8, uint16,
+    other integers by their range, floats in [0, 1]; anything else refused in one line)."""
     floats, kinds = [], []
-    for image in images:
-      image = np.asarray(image)
-      if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] not in (1, 3)):
-        raise UserError(f'an image is H x W or H x W x C with C 1 or 3, got shape {image.shape}')
-      kinds.append((image.shape, image.dtype))
-      as_float = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image
-      floats.append(np.asarray(as_float, np.float32).reshape(image.shape[0], image.shape[1], -1))
+    for i, image in enumerate(images):
+      as_float, kind = pixels.to_float(image, f'image {i}' if len(images) > 1 else 'the image')
+      floats.append(as_float)
+      kinds.append(kind)
     restored = channels.adapt(self.restorer.restore_iter, floats, self.channels, self.channel_mode)
-    out = []
-    for image, (shape, dtype) in zip(restored, kinds):
-      image = np.clip(image, 0.0, 1.0)
-      if dtype == np.uint8:
-        image = np.round(image * 255.0).astype(np.uint8)
-      out.append(image.astype(dtype, copy=False).reshape(shape))
-    return out
+    return [pixels.from_float(image, kind) for image, kind in zip(restored, kinds)]
 
   def __call__(self, image: np.ndarray) -> np.ndarray:
     return self.restore_batch([image])[0]
@@ -63,6 +63,7 @@ def load(workdir: str, config=None, tile: int = 0, overlap: int = -1,
   """The newest checkpoint of `workdir` (its config.json unless `config` is given). `tile`,
   `overlap` and `max_memory_mb` as --mode=restore's flags; `channel_mode` 'per_channel' or 'luma'
   for colour images with a grey model."""
+  logs.quiet_library_logs()
   config = config if config is not None else workdir_lib.load_config(workdir)
   if config is None:
     raise UserError(f'{workdir} holds no config.json; pass the model\'s config')
@@ -71,14 +72,20 @@ def load(workdir: str, config=None, tile: int = 0, overlap: int = -1,
   loaded = inference.load_model(config, workdir, mesh)
   restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap,
                                 max_memory_mb=max_memory_mb)
-  return Denoiser(restorer, config, loaded.step, channel_mode)
+  return Denoiser(restorer, config, loaded.step, channel_mode, str(workdir))
 
 
 def degrade(image: np.ndarray, degradation='gaussian_s25', seed: int = 0) -> np.ndarray:
-  """`image` (uint8, or float in [0, 1]) degraded by a preset name or spec, as float32: fixed by
-  `seed`. Noise is not clipped where the preset does not clip (the benchmarks' Gaussian noise)."""
-  image = np.asarray(image)
-  x = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
+  """`image` degraded by a preset name or spec, fixed by `seed`, in the input's dtype and scale
+  (uint8 in, uint8 out: the noise rounded and clipped, as a saved noisy file holds it). For
+  float images in [0, 1] the result is float and, where the preset does not clip (the
+  benchmarks' Gaussian noise), may leave [0, 1]. A degradation that shrinks the image
+  (`sr_x4`) gives the smaller image."""
+  x, kind = pixels.to_float(image)
   fn = degradations.build_single(degradations.resolve(degradation))
-  out = fn(jax.random.key(seed), jnp.asarray(x.reshape(x.shape[0], x.shape[1], -1)))
-  return np.asarray(out).reshape(out.shape if image.ndim == 3 else image.shape[:2])
+  out = np.asarray(fn(jax.random.key(seed), jnp.asarray(x)))
+  if len(kind.shape) == 2:
+    out = out[..., 0]
+  if np.issubdtype(kind.dtype, np.floating):
+    return out.astype(kind.dtype, copy=False)
+  return pixels.from_float(out, kind, keep_shape=False)

@@ -1,5 +1,7 @@
 """The command line: `python main.py ...` from a checkout or, once installed, the `aedenoise`
 command (`run`). Flags are defined when this module is imported."""
+import importlib.metadata
+import os
 import sys
 
 from absl import app, flags
@@ -16,16 +18,18 @@ USAGE = """aedenoise: image-restoration autoencoders in JAX/Flax.
 Modes (--mode):
   train     train, resuming from DIR, then evaluate (the default)
   eval      score DIR's newest checkpoint on config.data.eval (--config: DIR's config.json)
-  restore   restore every image under --input into --output, any size and channels
-            (--config: DIR's config.json)
+  restore   restore an image file --input, or every image under a folder, into --output
+            (a folder, or a .png file), any size and channels (--config: DIR's config.json)
   summary   the model's layers and parameter count
   import    a PyTorch state dict (--input) as DIR's first checkpoint
   export    DIR's model as a file that runs with JAX alone (--output)
   package   DIR's model as a small workdir to share (--output)
-  degrade   degraded copies of every image under --input into --output
+  degrade   degraded copies of an image file --input or of every image under a folder
   score     PSNR/SSIM of --input's images against --reference's
-Variants, comma-separated: quick, degradation=PRESET. Any config field is overridden with
---config.FIELD=VALUE, e.g. --config.batch_size=32. See README.md.
+Any config field is overridden with --config.FIELD=VALUE, e.g. --config.batch_size=32.
+Every mode, flag and output file: `aedenoise --readme` prints the README (README.md and docs/ in
+a checkout).
+
 """
 
 FLAGS = flags.FLAGS
@@ -70,10 +74,28 @@ flags.DEFINE_string('compilation_cache', command.default_compilation_cache(),
                     'most compilation ("" turns it off).')
 
 
+flags.DEFINE_bool('readme', False, 'Print the README (installed: from the package\'s metadata).')
+
+
+def readme() -> str:
+  """The README: the checkout's, or else the installed package's long description."""
+  here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'README.md')
+  if os.path.isfile(here):
+    with open(here, encoding='utf-8') as f:
+      return f.read()
+  try:
+    return importlib.metadata.metadata('aedenoise').get_payload() or ''
+  except importlib.metadata.PackageNotFoundError:
+    return ''
+
+
 def main(argv):
   """Runs one mode (--mode) with the parsed flags."""
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  if FLAGS.readme:
+    print(readme() or 'error: no README found in this installation', end='')
+    return
   if FLAGS.cpu_processes != 1:
     sys.exit(command.run_reporting_errors(lambda: cli.launch_processes(FLAGS, sys.argv)))
   command.run_reporting_errors(lambda: cli.run(FLAGS.mode, FLAGS.config, FLAGS))
@@ -81,7 +103,8 @@ def main(argv):
 
 def start() -> None:
   """Parses the command line and runs `main`; --help shows USAGE."""
-  sys.modules['__main__'].__doc__ = USAGE
+  sys.modules['__main__'].__doc__ = USAGE + command.configs_help() + '\n'
+
   app.run(main, flags_parser=command.parse_flags)
 
 

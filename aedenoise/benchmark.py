@@ -21,12 +21,12 @@ import time
 
 import jax
 import numpy as np
-import tqdm
 from absl import app, flags
 from ml_collections import config_flags
 
 from aedenoise import (baseline_runner, baselines, benchmark_report, build, channels, command,
-                       degradations, inference, metrics, parallel, paths, testsets, validation)
+                       degradations, inference, logs, metrics, parallel, paths, progress, testsets,
+                       validation)
 from aedenoise import workdir as workdir_lib
 from aedenoise.errors import UserError
 from input_pipeline import images as image_io
@@ -113,7 +113,7 @@ def run_benchmark(sets: list[tuple[str, str]], sigmas: list[int], methods: list[
           jobs.append(baseline_runner.Job(m, z, s / 255.0))
           where.append((t.name, s, m, i))
   model_images = sum(len(t.clean) for t in tests) * len(sigmas) if model is not None else 0
-  bar = tqdm.tqdm(total=len(jobs) + model_images, unit='img', desc='benchmark', file=sys.stderr)
+  bar = progress.Progress(len(jobs) + model_images, 'benchmark')
   quantised, raw = metrics.Convention(quantize=True), metrics.Convention(clip=False)
   restored: dict = {}
   seconds: dict = {}
@@ -172,10 +172,11 @@ class ModelRows:
     self.step = loaded.step
     self.restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap,
                                        max_memory_mb=max_memory_mb)
-    self.name = build.model_label(config)
+    self.name = workdir_lib.display_name(workdir)
     parameters = sum(x.size for x in jax.tree.leaves(loaded.variables['params']))
     self.provenance = {
-        'name': self.name, 'parameters': f'{parameters:,}', 'workdir': workdir,
+        'name': self.name, 'model': build.model_label(config), 'parameters': f'{parameters:,}',
+        'workdir': workdir,
         'checkpoint step': loaded.step,
         'training degradation': json.dumps(degradations.resolve(config.degradation).to_dict()
                                            if hasattr(config.degradation, 'to_dict')
@@ -212,7 +213,7 @@ def main(argv):
     return run_benchmark(sets, sigmas, methods, FLAGS.output, limit=FLAGS.limit,
                          workers=FLAGS.workers, cache_dir=FLAGS.cache, seed=FLAGS.seed,
                          model=model)
-  command.quiet_library_logs()
+  logs.quiet_library_logs()
   records = command.run_reporting_errors(run)
   print((paths.path(FLAGS.output) / 'benchmark.md').read_text())
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from aedenoise import (build, command, degrade_files, evaluate_checkpoint, export, importing,
+from aedenoise import (build, command, degrade_files, evaluate_checkpoint, export, importing, logs,
                        metrics, package, parallel, restore, scoring, summary, train, validation)
 from aedenoise import workdir as workdir_lib
 from aedenoise.cpu import launch
@@ -11,6 +11,8 @@ from aedenoise.errors import UserError
 
 MODES = ('train', 'eval', 'summary', 'score', 'degrade', 'import', 'restore', 'export',
          'package')
+# Modes that read the model's config from --workdir's config.json when --config is left out.
+CONFIG_FROM_WORKDIR = ('eval', 'summary', 'restore', 'export', 'package')
 
 
 def _require(flags, *names):
@@ -19,17 +21,23 @@ def _require(flags, *names):
     raise UserError(f'--mode={flags.mode} needs {" and ".join(missing)}')
 
 
-def _config(config, workdir: str | None = None):
-  """The config given, or else the one the workdir's newest run was trained with."""
+def _config(config, mode: str, workdir: str | None = None):
+  """The config given, or else the one the workdir's newest run was trained with; a UserError
+  naming the flag that is missing."""
   if config is not None:
     return config
-  if workdir:
-    found = workdir_lib.load_config(workdir)
-    if found is not None:
-      return found
-  raise UserError('--config is required, e.g. --config=configs/dual_skip.py (eval, restore, '
-                  'export, package and summary read it from the config.json of a --workdir that '
-                  'holds one)')
+  if mode not in CONFIG_FROM_WORKDIR:
+    raise UserError(f'--mode={mode} needs --config, e.g. --config=configs/dual_skip.py '
+                    f'(or --config=dual_skip)')
+  if not workdir:
+    needs = '--workdir' if mode != 'summary' else '--config or --workdir'
+    raise UserError(f'--mode={mode} needs {needs}: a workdir holds the model and its config.json '
+                    f'(e.g. --workdir=pretrained/unet_grey_blind)')
+  found = workdir_lib.load_config(workdir)
+  if found is None:
+    raise UserError(f'--workdir {workdir} holds no config.json; give the model\'s config too, '
+                    f'e.g. --config=configs/dual_skip.py')
+  return found
 
 
 def launch_processes(flags, argv: list[str]) -> int:
@@ -48,7 +56,7 @@ def launch_processes(flags, argv: list[str]) -> int:
 
 
 def run(mode: str, config, flags) -> None:
-  command.quiet_library_logs()
+  logs.quiet_library_logs()
   if getattr(flags, 'compilation_cache', ''):
     command.use_compilation_cache(flags.compilation_cache)
   if mode == 'train':  # saves a checkpoint at the step a signal reaches (train.run_loop)
@@ -68,9 +76,7 @@ def _run(mode: str, config, flags) -> None:
     conv = metrics.Convention.from_config(config.eval) if config is not None else metrics.Convention()
     scoring.score_folders(flags.input, flags.reference, conv)
     return
-  config = _config(config, flags.workdir if mode in ('eval', 'summary', 'restore', 'export',
-                                                    'package')
-                   else None)
+  config = _config(config, mode, flags.workdir)
   if mode == 'summary':
     validation.validate(config)
     shape = build.input_shape(config)

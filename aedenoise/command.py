@@ -4,11 +4,12 @@ entry point that turns a user's mistake into one line and an exit status instead
 """
 from __future__ import annotations
 
+import ast
 import difflib
-import logging
 import os
 import re
 import sys
+import textwrap
 import traceback
 from typing import Callable
 
@@ -18,22 +19,6 @@ from absl import logging as absl_logging
 
 import configs
 from aedenoise.errors import UserError, first_line
-
-
-class _LibraryInfoFilter(logging.Filter):
-  """Drops INFO records of libraries that narrate every step (Orbax's saves, JAX's TPU probe),
-  and Orbax's warnings that merely repeat that a reader opened checkpoints read-only."""
-  NOISY = ('/orbax/', '/jax/_src/xla_bridge.py', '/matplotlib/')
-  READ_ONLY = ('Given directory is read only', 'CheckpointManagerOptions.read_only=True')
-
-  def filter(self, record):
-    if '/orbax/' in record.pathname and str(record.msg).startswith(self.READ_ONLY):
-      return False
-    return record.levelno >= logging.WARNING or not any(n in record.pathname for n in self.NOISY)
-
-
-def quiet_library_logs() -> None:
-  absl_logging.get_absl_handler().addFilter(_LibraryInfoFilter())
 
 
 def default_compilation_cache() -> str:
@@ -68,6 +53,20 @@ def run_reporting_errors(fn: Callable[[], object]) -> object:
     absl_logging.flush()
     print('error: interrupted', file=sys.stderr)
     sys.exit(130)
+  except ImportError as e:  # an optional package this mode needs, missing from the install
+    print_error(UserError(missing_package(e)))
+    sys.exit(2)
+
+
+def missing_package(e: ImportError) -> str:
+  """One line naming the package an ImportError lacks and the install line that brings it."""
+  name = getattr(e, 'name', None)
+  what = f'the package {name!r} is not installed' if name else first_line(e)
+  if name and name.split('.')[0] in ('tensorflow', 'tensorflow_datasets'):
+    return (f'{what}: the tfds: source needs the TFDS extra, `pip install -r '
+            f'requirements-tfds.txt` (installed as a package: `pip install "aedenoise[tfds]" -c '
+            f'constraints.txt`)')
+  return f'{what}: `pip install -r requirements.txt` installs every pinned dependency'
 
 
 HELP_FLAGS = ('--help', '-h', '-?', '--helpshort', '--helpfull', '--helpxml')
@@ -87,6 +86,33 @@ def config_path(value: str) -> str:
   close = difflib.get_close_matches(name, known, n=3)
   hint = f'did you mean {" or ".join(close)}?' if close else f'known: {", ".join(known)}'
   raise UserError(f'--config {path}: no such config file; {hint}')
+
+
+def config_catalogue() -> list[tuple[str, str, str]]:
+  """(name, summary, variants) of every config, from its docstring: the first paragraph, and the
+  paragraph that starts with 'Variants' (read without importing the configs)."""
+  out = []
+  for name in sorted(f[:-3] for f in os.listdir(CONFIGS)
+                     if f.endswith('.py') and f not in ('__init__.py', 'default.py')):
+    with open(os.path.join(CONFIGS, f'{name}.py'), encoding='utf-8') as f:
+      doc = ast.get_docstring(ast.parse(f.read())) or ''
+    paragraphs = [' '.join(p.split()) for p in doc.split('\n\n') if p.strip()]
+    variants = next((p for p in paragraphs if p.startswith('Variants')), '')
+    variants = variants.split(':', 1)[1].strip() if ':' in variants else variants
+    out.append((name, paragraphs[0] if paragraphs else '', variants.replace('`', '')))
+  return out
+
+
+def configs_help(width: int = 100) -> str:
+  """The configs and their variants, for --help."""
+  lines = ['Configs (--config=NAME[:VARIANT,...], or a config file of your own):']
+  for name, summary, variants in config_catalogue():
+    lines += textwrap.wrap(summary, width, initial_indent=f'  {name:<20}',
+                           subsequent_indent=' ' * 22)
+    if variants:
+      lines += textwrap.wrap(f'variants: {variants}', width, initial_indent=' ' * 22,
+                             subsequent_indent=' ' * 24)
+  return '\n'.join(lines)
 
 
 def _with_config_found(argv: list[str]) -> list[str]:

@@ -154,7 +154,7 @@ def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
   skipped, bits, written = list(plan.skipped), outputs.Bits(), 0
   try:
     for item in plan.pending:
-      path = os.path.join(input_dir, item.name)
+      path = os.path.join(plan.input_dir, item.name)
       try:
         image, depth = image_io.read_float(path, channels or image_io.file_channels(path))
       except image_io.ImageReadError as e:
@@ -163,7 +163,7 @@ def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
       out = degrade_image(spec, seed, item.name, image)
       depth = bits.output_bits(item.name, item.header, depth, out.shape[-1])
       with workdir_lib.signals_deferred():  # a stop counts the image it comes after
-        outputs.write(output_dir, item.target, out, depth, written)
+        outputs.write(plan.output_dir, item.target, out, depth, written)
         written += 1
   except Interrupted as e:
     raise Interrupted(f'{e}: {written} of {len(plan.pending)} images were degraded into '

@@ -152,19 +152,45 @@ def is_complete(path, size: tuple[int, int]) -> bool:
   return (header.height, header.width) == tuple(size)
 
 
+def _single_file(input_file: str, output: str):
+  """(input folder, output folder, listing, {input name: output name}) for one input image:
+  written as `output` itself when that names a .png file, else into the folder `output` under
+  the input's name; refused when the output would be the input itself."""
+  folder, name = os.path.split(input_file)
+  if not name.lower().endswith(image_io.IMAGE_EXTENSIONS):
+    raise UserError(f'--input {input_file} is not named as an image file Pillow reads')
+  as_file = output.lower().endswith('.png') and not paths.path(output).is_dir()
+  if as_file:
+    output_dir, target = os.path.split(output)
+    output_dir = output_dir or '.'
+  else:
+    output_dir, target = output, os.path.splitext(name)[0] + '.png'
+    if paths.path(output).exists() and not paths.path(output).is_dir():
+      raise UserError(f'--output {output} is a file; name a folder, or a .png file to write')
+  if paths.is_local(output_dir) and (os.path.realpath(os.path.join(output_dir, target)) ==
+                                     os.path.realpath(input_file)):
+    raise UserError(f'--output {output} would overwrite --input {input_file}')
+  return folder or '.', output_dir, image_io.Listing([name], []), {name: target}
+
+
 def plan(input_dir: str, output_dir: str, *, out_size: Callable[[image_io.Header], tuple],
          out_channels: int, overwrite: bool = False) -> Plan:
   """Everything about the outputs that can be known before the work: see the module docstring.
-  `out_size(header)` is the (height, width) an input's output will have."""
+  `input_dir` may be one image file, written into the folder `output_dir` or, where that names a
+  .png file, as that file; the plan's folders are then the file's. `out_size(header)` is the
+  (height, width) an input's output will have."""
   paths.check_local_input(input_dir, '--input')
-  if not os.path.isdir(input_dir):
-    raise UserError(f'--input {input_dir} is not a folder')
-  workdir_lib.check_separate(input_dir, output_dir)
-  listing = image_io.scan_folder(input_dir)
-  if not listing.images:
-    raise UserError(f'no images under {input_dir}')
-  targets = output_names(listing.images)
-  check_links(input_dir, output_dir, targets)
+  if os.path.isfile(input_dir):
+    input_dir, output_dir, listing, targets = _single_file(input_dir, output_dir)
+  elif not os.path.isdir(input_dir):
+    raise UserError(f'--input {input_dir} does not exist (an image file or a folder of them)')
+  else:
+    workdir_lib.check_separate(input_dir, output_dir)
+    listing = image_io.scan_folder(input_dir)
+    if not listing.images:
+      raise UserError(f'no images under {input_dir}')
+    targets = output_names(listing.images)
+    check_links(input_dir, output_dir, targets)
   _check_names(output_dir, list(targets.values()))
   items, skipped = [], []
   for rel in listing.images:

@@ -26,11 +26,9 @@ Unreadable files are skipped, counted and named.
 from __future__ import annotations
 
 import os
-import sys
 
-import tqdm
-
-from aedenoise import build, degrade_files, inference, outputs, parallel, tiling, validation
+from aedenoise import (build, degrade_files, inference, outputs, parallel, progress, tiling,
+                       validation)
 from aedenoise import channels as channels_lib
 from aedenoise import workdir as workdir_lib
 from aedenoise.errors import Interrupted, UserError
@@ -119,13 +117,13 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
         adapted[how] = adapted.get(how, 0) + 1
       yield key, image
   items = channels_lib.adapt_iter(
-      restorer.restore_iter, counted(_read(input_dir, plan.pending, spec, seed, skipped, bits)),
+      restorer.restore_iter, counted(_read(plan.input_dir, plan.pending, spec, seed, skipped, bits)),
       channels, channel_mode)
   try:
-    with tqdm.tqdm(total=len(plan.pending), unit='img', desc='restore', file=sys.stderr) as bar:
+    with progress.Progress(len(plan.pending), 'restore') as bar:
       for (item, depth), out in items:
         with workdir_lib.signals_deferred():  # a stop counts the image it comes after
-          outputs.write(output_dir, item.target, out, depth, written)
+          outputs.write(plan.output_dir, item.target, out, depth, written)
           written += 1
         bar.update(written + len(skipped) - len(plan.skipped) - bar.n)  # skips count as done
   except Interrupted as e:

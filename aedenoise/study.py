@@ -24,7 +24,7 @@ if __name__ == '__main__':
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags, logging
 
-from aedenoise import command, paths
+from aedenoise import command, logs, paths
 from aedenoise import workdir as workdir_lib
 from aedenoise.errors import UserError
 from aedenoise.studies import STUDIES, definition, report
@@ -149,7 +149,7 @@ def main(argv):
     study = get_study(argv[1])
     if not FLAGS.workdir:
       raise UserError('--workdir is required')
-    command.quiet_library_logs()
+    logs.quiet_library_logs()
     if FLAGS.compilation_cache:
       command.use_compilation_cache(FLAGS.compilation_cache)
     rows = run_study(study, FLAGS.workdir, FLAGS.budget, FLAGS.data_dir)

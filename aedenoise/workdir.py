@@ -66,6 +66,12 @@ def save_config(config, workdir: str, step: int) -> str:
   return str(path)
 
 
+def display_name(workdir: str) -> str:
+  """What tables call a workdir's model: the workdir's own name ('unet_grey_blind' for
+  pretrained/unet_grey_blind/), which tells apart two runs of one architecture."""
+  return paths.path(str(workdir).rstrip('/')).name or str(workdir)
+
+
 def load_config(workdir: str):
   """The newest config a run of `workdir` saved (config.json, or the latest config.<step>.json),
   as a ConfigDict; None if it holds none."""

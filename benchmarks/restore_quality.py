@@ -49,8 +49,7 @@ def main():
   for i, name in enumerate(names):
     clean = np.asarray(Image.open(os.path.join(args.images, name)).convert(
         'L' if args.grey else 'RGB'))
-    noisy = aedenoise.degrade(clean, f'gaussian_s{args.sigma:g}', seed=i)
-    noisy8 = np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)
+    noisy8 = aedenoise.degrade(clean, f'gaussian_s{args.sigma:g}', seed=i)  # uint8, as saved
     outs = {'input': noisy8, **{m: model(noisy8) for m, model in models.items()}}
     for m, out in outs.items():
       rows[m].append((psnr(out, clean), psnr(frame(out), frame(clean)),

@@ -2,6 +2,9 @@
 printed in the paper's Figure 5 (93,587 parameters, a 2x2 bottleneck, BatchNorm). The reported
 Model-B numbers come from the smaller net the study trained: configs/cifar_model_b_small.py.
 
+Variants, combinable: `quick` (a short run on images that need no download),
+`degradation=PRESET` (a named degradation of docs/DEGRADATIONS.md).
+
 No run of this net is recorded; the recipe is the Model-B runs' (MSE, Adam 5e-3, batch 32) for
 200 epochs of 20,000 images (125,000 steps):
     python main.py --config=configs/cifar_model_b.py --workdir=runs/cifar_model_b

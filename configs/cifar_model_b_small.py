@@ -2,6 +2,9 @@
 study trained it (5,539 parameters; its checkpoint 35.pt), the net behind the reported Model-B
 results. configs/cifar_model_b.py is the larger Model-B printed in the paper's Figure 5.
 
+Variants, combinable: `quick` (a short run on images that need no download),
+`degradation=PRESET` (a named degradation of docs/DEGRADATIONS.md).
+
 The study's run 35: MSE, Adam 5e-3, batch 32, 600 epochs of 20,000 images (375,000 steps);
 validation PSNR 24.96 dB:
     python main.py --config=configs/cifar_model_b_small.py --workdir=runs/cifar_model_b_small

@@ -1,6 +1,9 @@
 """Psychalas, "Exploring Convolutional Auto-encoders for Image Denoising" (2024): Model-C, the
 study's best CIFAR-10 denoiser (80,515 parameters, BatchNorm after every hidden layer).
 
+Variants, combinable: `quick` (a short run on images that need no download),
+`degradation=PRESET` (a named degradation of docs/DEGRADATIONS.md).
+
 The study's run 38: MSE, Adam 5e-3, batch 128, 300 epochs of 40,000 images (93,750 steps), one
 of its four Type-I/Type-II noise cases per image (docs/DEGRADATIONS.md); validation PSNR 26.95 dB:
     python main.py --config=configs/cifar_model_c.py --workdir=runs/cifar_model_c

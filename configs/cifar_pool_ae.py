@@ -1,6 +1,9 @@
 """Krzak et al., "Image quality improvement with autoencoders" (DTU, 2022): the denoising
 autoencoder with max pooling (23,659 parameters; 2x2x8 bottleneck) on CIFAR-10.
 
+Variants, combinable: `quick` (a short run on images that need no download),
+`degradation=PRESET` (a named degradation of docs/DEGRADATIONS.md).
+
 The study trained it on colourful noise (its code: N(0, 0.2^2) per pixel and channel) with MSE and
 Adam 1e-3 (weight decay 1e-5, not applied here) at batch 1 for 3 epochs; here batch 32 for the
 same 3 epochs of 50,000 images (4,688 steps). `:degradation=quality_mix` trains on all its noises:

@@ -1,6 +1,9 @@
 """Krzak et al., "Image quality improvement with autoencoders" (DTU, 2022): the CIFAR-10
 variational autoencoder (522,519 parameters, 10 latent dimensions).
 
+Variants, combinable: `quick` (a short run on images that need no download),
+`degradation=PRESET` (a named degradation of docs/DEGRADATIONS.md).
+
 Loss `elbo`: BCE summed per image plus the KL divergence (beta 1); the log shows both terms
 (`loss_bce_sum`, `loss_kl`). The study's VAE used Adam 1e-3 (weight decay 1e-5, not applied
 here), batch 128, 20 epochs (7,812 steps); it reconstructs, and here it restores images with the

@@ -3,8 +3,11 @@
 
 Variants, combinable: `grey` (default) or `colour`; `sigma=S` (default 25) or `blind` (sigma drawn
 per image in [0, 55], as DnCNN-B); `method=noise2noise` or `method=neighbor2neighbor`
-(self-supervised); `quick` (300 steps on procedural images, no download). Data and recipe:
-configs/recipes/photo_denoising.py (Train400 patches; Adam 1e-3, cosine, batch 64, 30,000 steps).
+(self-supervised); `quick` (300 steps on procedural images, no download);
+`degradation=PRESET` (a named degradation of docs/DEGRADATIONS.md).
+
+Data and recipe: configs/recipes/photo_denoising.py (Train400 patches; Adam 1e-3, cosine, batch
+64, 30,000 steps).
     python main.py --config=configs/dncnn.py:blind --workdir=runs/dncnn_blind
     python -m aedenoise.benchmark --workdir=runs/dncnn_blind --sets=bsd68=../shared/data/bsd68 \
         --sigma=15,25,50 --output=runs/dncnn_blind/benchmark

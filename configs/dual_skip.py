@@ -1,6 +1,9 @@
 """Khandelwal & Sharma, "Denoising and Deblurring Images using Dual Autoencoders" (2023):
 the dual autoencoder with skip connections (91,488 parameters).
 
+Variants, combinable: `quick` (a short run on images that need no download),
+`degradation=PRESET` (a named degradation of docs/DEGRADATIONS.md).
+
 The study's recipe, 45,000 steps at batch 128 (about 19 h on a 2-core CPU, 17 h with
 --cpu_processes=2; meant for an accelerator):
     python main.py --config=configs/dual_skip.py --workdir=runs/dual_skip

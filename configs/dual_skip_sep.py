@@ -1,6 +1,9 @@
 """Khandelwal & Sharma, "Denoising and Deblurring Images using Dual Autoencoders" (2023):
 the dual autoencoder with skips and depthwise-separable convolutions (56,231 parameters).
 
+Variants, combinable: `quick` (a short run on images that need no download),
+`degradation=PRESET` (a named degradation of docs/DEGRADATIONS.md).
+
 The study's recipe, 45,000 steps at batch 128 (about 33 h on a 2-core CPU; meant for an accelerator):
     python main.py --config=configs/dual_skip_sep.py --workdir=runs/dual_skip_sep
 The quick variant, 400 steps at batch 16 (1m55s on a 2-core CPU, docs/PERFORMANCE.md):

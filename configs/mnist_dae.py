@@ -8,8 +8,10 @@ runner). Not stated by the study: learning rate (Adam's default 1e-3 here) and b
 750 steps per epoch, 11,250 steps). MSE is the mean over pixels (torch's default `nn.MSELoss()`);
 the report's formula sums over each image's 784 pixels, a constant factor.
 
-Variants, combinable: `:depth=5,latent=8` picks DAE_5_8 (default DAE_1_13), `:quick` is a short
-run. One model, MNIST prepared offline by TFDS from ../shared/data/mnist (docs/DATA.md):
+Variants, combinable: `depth=D,latent=L` picks DAE_D_L (D in 1, 3, 5; L in 13, 8, 5; default
+DAE_1_13); `quick` (a short run); `degradation=PRESET` (a named degradation).
+
+One model, MNIST prepared offline by TFDS from ../shared/data/mnist (docs/DATA.md):
     python main.py --config=configs/mnist_dae.py:depth=5,latent=8 --workdir=runs/mnist_dae_d5_l8
 The whole grid, its figures and table beside the study's (docs/STUDIES.md):
     python -m aedenoise.study mnist_grid --workdir=runs/mnist_grid

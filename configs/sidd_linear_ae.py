@@ -1,6 +1,9 @@
 """Khan et al., "Image Denoise with AutoEncoder" (North South University, CSE445, 2021): the
 real-noise study's linear convolutional autoencoder (3,023,235 parameters), trained on SIDD pairs.
 
+Variants, combinable: `quick` (a short run on images that need no download),
+`degradation=PRESET` (a named degradation of docs/DEGRADATIONS.md).
+
 The study's recipe: MSE, Adam 1e-4, batch 4, 256x256x3 pairs, random flips and rot90, 100 epochs of
 200 steps (20,000 steps); 128 training / 32 test pairs of SIDD-Small (80/20 split). On real pairs:
     python main.py --config=configs/sidd_linear_ae.py --workdir=runs/sidd_linear_ae \

@@ -1,6 +1,9 @@
 """Khandelwal & Sharma, "Denoising and Deblurring Images using Dual Autoencoders" (2023):
 the single autoencoder (36,386 parameters).
 
+Variants, combinable: `quick` (a short run on images that need no download),
+`degradation=PRESET` (a named degradation of docs/DEGRADATIONS.md).
+
 The study's recipe, 45,000 steps at batch 128 (about 13 h on a 2-core CPU; meant for an accelerator):
     python main.py --config=configs/single.py --workdir=runs/single
 The quick variant, 1600 steps at batch 16 (2m22s on a 2-core CPU, docs/PERFORMANCE.md):

@@ -1,6 +1,9 @@
-"""Krzak et al., "Image quality improvement with autoencoders" (DTU, 2022): the transposed-
-convolution super-resolution net, 180x180 -> 360x360 (x2; 3,063 parameters). In the study it
+"""Krzak et al., "Image quality improvement with autoencoders" (DTU, 2022): the
+transposed-convolution super-resolution net, 180x180 -> 360x360 (x2; 3,063 parameters). In the study it
 scored 26.19 dB, below nearest-neighbour upscaling from 90x90 (27.25 dB; its Table 1).
+
+Variants, combinable: `quick` (a short run on images that need no download),
+`degradation=PRESET` (a named degradation of docs/DEGRADATIONS.md).
 
 Cats-vs-dogs photos resized to 360x360, inputs reduced x2 bilinearly on the device; MSE, Adam 1e-4
 (weight decay 1e-5, not applied here), batch 5, 5 epochs (20,000 steps). Evaluation adds the

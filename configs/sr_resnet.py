@@ -2,6 +2,9 @@
 super-resolution net, 90x90 -> 360x360 (x4; 299,463 parameters), its best model (28.26 dB against
 27.25 dB for nearest-neighbour upscaling in its Table 1).
 
+Variants, combinable: `quick` (a short run on images that need no download),
+`degradation=PRESET` (a named degradation of docs/DEGRADATIONS.md).
+
 Cats-vs-dogs photos resized to 360x360, inputs reduced x4 bilinearly on the device; loss
 MSE + 100 L1, Adam 1e-4 (weight decay 1e-5, not applied here), batch 5; the number of epochs
 the study used is not recorded (its script's default is 5: 20,000 steps). Evaluation adds the

@@ -4,8 +4,11 @@ cheaper per pixel than DnCNN on a CPU.
 
 Variants, combinable: `grey` (default) or `colour`; `sigma=S` (default 25) or `blind` (sigma drawn
 per image in [0, 55]); `method=noise2noise` or `method=neighbor2neighbor` (self-supervised);
-`quick` (300 steps on procedural images, no download). Data and recipe:
-configs/recipes/photo_denoising.py (Train400 patches; Adam 1e-3, cosine, batch 64, 30,000 steps).
+`quick` (300 steps on procedural images, no download); `degradation=PRESET` (a named
+degradation of docs/DEGRADATIONS.md).
+
+Data and recipe: configs/recipes/photo_denoising.py (Train400 patches; Adam 1e-3, cosine, batch
+64, 30,000 steps).
     python main.py --config=configs/unet.py:blind --workdir=runs/unet_blind
     python -m aedenoise.benchmark --workdir=runs/unet_blind --sets=bsd68=../shared/data/bsd68 \
         --sigma=15,25,50 --output=runs/unet_blind/benchmark

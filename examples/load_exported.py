@@ -1,4 +1,7 @@
-"""Runs a model written by `main.py --mode=export` with nothing but jax and numpy.
+"""Runs a model written by `main.py --mode=export` with nothing but jax, numpy and flatbuffers
+(which jax.export reads its files with):
+
+    pip install jax==0.10.2 flatbuffers==25.12.19
 
     python load_exported.py MODEL.jax IN.npy OUT.npy [IN2.npy OUT2.npy ...]
 
@@ -33,14 +36,19 @@ def main(argv: list[str]) -> int:
     print('usage: python load_exported.py MODEL.jax IN.npy OUT.npy [IN2.npy OUT2.npy ...]',
           file=sys.stderr)
     return 2
-  call, contract = load(argv[1])
+  try:
+    call, contract = load(argv[1])
+  except ImportError as e:  # jax reads the file with flatbuffers, which it does not install
+    print(f'error: {e} (pip install flatbuffers==25.12.19)', file=sys.stderr)
+    return 2
   for input_path, output_path in zip(argv[2::2], argv[3::2]):
     images = np.load(input_path).astype(np.float32)
     single = images.ndim == 3
     restored = np.asarray(call(images[None] if single else images))
-    np.save(output_path, restored[0] if single else restored)
+    saved = restored[0] if single else restored  # the input's layout
+    np.save(output_path, saved)
     print(json.dumps({'model': contract.get('label', '?'), 'input': list(images.shape),
-                      'output': list(restored.shape), 'backend': jax.default_backend()}))
+                      'output': list(saved.shape), 'backend': jax.default_backend()}))
   return 0
 
 

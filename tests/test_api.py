@@ -59,16 +59,35 @@ def test_a_colour_model_restores_grey_through_three_equal_channels(colour_model)
   np.testing.assert_allclose(out, np.clip(expected, 0, 1), atol=1e-6)
 
 
-def test_degrade_and_bad_input(colour_model):
+def test_degrade_keeps_the_dtype(colour_model):
   clean = np.full((16, 16, 3), 128, np.uint8)
   noisy = aedenoise.degrade(clean, 'gaussian_s25', seed=3)
-  assert noisy.dtype == np.float32 and noisy.shape == clean.shape
-  assert abs(float(np.std(noisy - 128 / 255)) - 25 / 255) < 0.01
+  assert noisy.dtype == np.uint8 and noisy.shape == clean.shape
+  assert abs(float(np.std(noisy.astype(np.float32) - 128)) - 25) < 2
   np.testing.assert_array_equal(noisy, aedenoise.degrade(clean, 'gaussian_s25', seed=3))
+  as_float = aedenoise.degrade(clean.astype(np.float32) / 255, 'gaussian_s25', seed=3)
+  assert as_float.dtype == np.float32
+  np.testing.assert_array_equal(noisy, np.round(np.clip(as_float, 0, 1) * 255).astype(np.uint8))
+  grey = np.full((40, 48), 0.5, np.float32)  # a 2-D image through a degradation that shrinks it
+  assert aedenoise.degrade(grey, 'sr_x4').shape == (10, 12)
+
+
+def test_bad_input_is_one_line(colour_model):
   with pytest.raises(UserError, match='H x W'):
     colour_model(np.zeros((4, 4, 2)))
   with pytest.raises(UserError, match='no config.json'):
     aedenoise.load(os.path.join(FIXTURES, 'nosuch'))
+
+
+def test_repr_is_short(colour_model):
+  text = repr(colour_model)
+  assert text.startswith('Denoiser(') and '\n' not in text and len(text) < 200
+
+
+def test_load_logs_no_library_warnings(caplog):
+  with caplog.at_level('INFO'):
+    aedenoise.load(os.path.join(PRETRAINED, 'unet_grey_blind'))
+  assert not [r for r in caplog.records if 'read only' in r.getMessage()]
 
 
 PRETRAINED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'pretrained')

@@ -31,19 +31,19 @@ def test_noisy_row_is_unclipped_and_cache_is_reused(tmp_path):
 
 def test_model_rows_on_whole_images(tmp_path):
   config = tiny_config('single', num_train_steps=2)
-  train.train_and_evaluate(config, str(tmp_path / 'w'))
-  model = benchmark.ModelRows(config, str(tmp_path / 'w'), tile=100, overlap=20)
+  train.train_and_evaluate(config, str(tmp_path / 'my_single'))  # rows named by the workdir
+  model = benchmark.ModelRows(config, str(tmp_path / 'my_single'), tile=100, overlap=20)
   records = benchmark.run_benchmark([('set12', shared_dataset('set12'))], [50], [],
                                     str(tmp_path / 'out'), limit=1, model=model)
-  assert [r['method'] for r in records] == ['noisy', 'single', 'DnCNN-S (published only)']
+  assert [r['method'] for r in records] == ['noisy', 'my_single', 'DnCNN-S (published only)']
   assert records[1]['images'] == 1 and np.isfinite(records[1]['psnr'])
   saved = json.loads((tmp_path / 'out' / 'benchmark.json').read_text())
-  assert saved['provenance']['checkpoint step'] == 2
-  assert saved['provenance']['workdir'] == str(tmp_path / 'w')
+  assert saved['provenance']['checkpoint step'] == 2 and saved['provenance']['model'] == 'single'
+  assert saved['provenance']['workdir'] == str(tmp_path / 'my_single')
   # A colour set through the grey model: restored channel by channel.
   colour = benchmark.run_benchmark([('cbsd68', shared_dataset('cbsd68'))], [50], [],
                                    str(tmp_path / 'colour'), limit=1, model=model)
-  assert [r['method'] for r in colour] == ['noisy', 'single']
+  assert [r['method'] for r in colour] == ['noisy', 'my_single']
   assert colour[1]['images'] == 1 and np.isfinite(colour[1]['psnr'])
 
 

@@ -74,6 +74,8 @@ def test_exported_model_runs_alone_and_matches_restore(tmp_path):
     args += [tmp_path / f'in{h}.npy', tmp_path / f'out{h}.npy']
   result = _without_project(tmp_path, model_file, *args)
   assert result.returncode == 0, result.stderr
+  printed = [json.loads(line) for line in result.stdout.splitlines()]
+  assert [p['output'] for p in printed] == [[h, w, 3] for h, w in sizes]  # what it saved
   for h, w in sizes:
     restore.restore_folder(config, str(workdir), str(tmp_path / f'in{h}'),
                            str(tmp_path / f'restored{h}'), tile=h, overlap=0)

@@ -19,6 +19,7 @@ from aedenoise.studies.definition import Study
 
 COLUMNS = ('study', 'model', 'row', 'metric', 'value', 'paper', 'spread', 'runs')
 METRIC_NAMES = {'psnr': 'PSNR (dB)', 'ssim': 'SSIM', 'mse': 'MSE', 'mse_255': 'MSE (0-255)',
+                'psnr_of_mse': 'PSNR of mean MSE (dB)',
                 'loss': 'loss', 'compression': 'compression (%)', 'f1': 'macro-F1 (%)',
                 'f1_batches': 'macro-F1 per 4 (%)', 'accuracy': 'accuracy (%)'}
 
