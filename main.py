@@ -1,5 +1,5 @@
 """aedenoise: image-restoration autoencoders in JAX/Flax. `python main.py --help` lists the modes
-(the text is aedenoise/app.py's USAGE); README.md says more."""
+(the text is aedenoise/commands/app.py's USAGE); README.md says more."""
 from aedenoise.cpu import hostenv, launch
 
 if __name__ == '__main__':
@@ -7,7 +7,7 @@ if __name__ == '__main__':
   hostenv.use_huge_pages()  # may re-execute this process once, before anything heavy is imported
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from aedenoise import app
+from aedenoise.commands import app
 
 if __name__ == '__main__':
   app.start()

@@ -129,4 +129,15 @@ np.save('$S/in.npy', np.asarray(Image.open('$S/noisy/camera.png'), np.float32)[.
   > load.txt) && cat "$S/load.txt"
 expect '"output": [96, 128, 1]' "$S/load.txt"
 
+step 'as a package: pip install . -c constraints.txt in a fresh environment'
+python3.11 -m venv "$S/wheel"
+"$S/wheel/bin/pip" install --quiet . -c constraints.txt
+rm -rf build
+SITE=$("$S/wheel/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+for name in configs input_pipeline; do
+  if [ -e "$SITE/$name" ]; then echo "the wheel installed a top-level $name"; exit 1; fi
+done
+(cd "$S" && run "$S/wheel/bin/aedenoise" --config=dual_skip:quick --mode=summary > wheel_summary.txt)
+expect 'trainable parameters: 91488' "$S/wheel_summary.txt"
+
 echo; echo 'newcomer smoke: every documented mode ran after the README set-up line alone'

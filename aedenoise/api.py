@@ -6,8 +6,8 @@
 
 An image of any size goes through overlapping tiles; it comes back with its own shape and dtype
 (uint8 in, uint8 out; uint16 and other integers by their range; float in [0, 1] in, float out;
-aedenoise/pixels.py). A grey model restores a colour image channel
-by channel, a colour model a grey one through three equal channels (aedenoise/channels.py).
+input_pipeline/pixels.py). A grey model restores a colour image channel by channel, a colour
+model a grey one through three equal channels (aedenoise/restoration/channels.py).
 `model.restore_batch(images)` takes a list; `aedenoise.degrade(image, 'gaussian_s25', seed=0)`
 adds the noise the benchmarks use, to try a model on a clean photo, and returns the input's dtype.
 """
@@ -19,9 +19,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from aedenoise import build, channels, degradations, inference, logs, parallel, pixels, validation
-from aedenoise import workdir as workdir_lib
+from aedenoise import build, degradations, validation
 from aedenoise.errors import UserError
+from aedenoise.input_pipeline import pixels
+from aedenoise.restoration import channels, inference
+from aedenoise.runtime import logs, parallel
+from aedenoise.runtime import workdir as workdir_lib
 
 
 @dataclasses.dataclass(repr=False)
@@ -44,8 +47,8 @@ class Denoiser:
             f' {colour}, step {self.step}, channel_mode={self.channel_mode!r})')
 
   def restore_batch(self, images: list[np.ndarray]) -> list[np.ndarray]:
-    """Each image restored, with its own shape and dtype (aedenoise/pixels.py: uint8, uint16,
-    other integers by their range, floats in [0, 1]; anything else refused in one line)."""
+    """Each image restored, with its own shape and dtype (input_pipeline/pixels.py: uint8,
+    uint16, other integers by their range, floats in [0, 1]; anything else refused in one line)."""
     floats, kinds = [], []
     for i, image in enumerate(images):
       as_float, kind = pixels.to_float(image, f'image {i}' if len(images) > 1 else 'the image')

@@ -12,8 +12,8 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-import input_pipeline
 from aedenoise import degradations, losses
+from aedenoise import input_pipeline
 from aedenoise.errors import UserError
 from aedenoise.models import MODELS, contract
 
@@ -21,7 +21,7 @@ DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 
 
 def model_kwargs(config) -> dict:
-  kwargs = config.get('model_kwargs') or {}
+  kwargs = config.model_kwargs or {}
   return kwargs.to_dict() if hasattr(kwargs, 'to_dict') else dict(kwargs)
 
 
@@ -53,6 +53,11 @@ def model_label(config) -> str:
   return f'{config.model}({",".join(f"{k}={v}" for k, v in sorted(kwargs.items()))})'
 
 
+def init_variables(config, model) -> dict:
+  """The model's variables from `config.seed`, for the configured input shape."""
+  return contract.init(model, jnp.zeros(input_shape(config), jnp.float32), config.seed)
+
+
 def target_shape(config, batch: int = 1) -> tuple[int, ...]:
   return (batch, *config.data.image_size, config.data.channels)
 
@@ -70,7 +75,7 @@ def input_shape(config, batch: int = 1) -> tuple[int, ...]:
 def eval_degradation(config):
   """The degradation evaluation applies to clean images: `config.eval.degradation`, or the
   training's when that is empty."""
-  spec = config.eval.get('degradation') or config.degradation
+  spec = config.eval.degradation or config.degradation
   return degradations.resolve(spec)
 
 
@@ -96,7 +101,7 @@ def check_pairs(label: str, scale: int, inputs_shape, targets_shape, where: str)
 
 
 def compute_dtype(config):
-  name = config.get('dtype', 'float32')
+  name = config.dtype
   if name not in DTYPES:
     raise UserError(f"dtype must be one of {', '.join(DTYPES)}, got {name!r}")
   return DTYPES[name]

@@ -49,6 +49,13 @@ def traced_with_conv_impl(fn, setting: str = AUTO):
   return layers.traced_with(conv_impl(setting), fn)
 
 
+def jit(fn, setting: str, **jit_kwargs):
+  """`jax.jit` of a function that applies a model, its convolutions those `setting` names
+  (config.conv_impl, or an implementation). Every jit of model code goes through here
+  (tests/test_layout.py holds the package to it), so none runs a default by omission."""
+  return jax.jit(traced_with_conv_impl(fn, setting), **jit_kwargs)
+
+
 def micro_batches(setting, batch: int, devices: int, has_state: bool) -> int:
   """How many passes the step splits a global batch of `batch` images into (1 = one pass).
 

@@ -4,17 +4,11 @@ paper's and its figures.
     python -m aedenoise.study --list
     python -m aedenoise.study NAME --workdir=W [--budget=smoke|reduced|full] [--data_dir=D]
 
-Each run is an ordinary workdir `W/<run>/` (resumable; usable with --mode=eval, restore, export).
-A run that has finished and been scored (`W/<run>/study_scores.json`) is skipped, so running the
-same command again resumes an interrupted study and, once all are done, only rewrites the reports:
-`W/study.json`, `W/study.csv`, `W/study.md` and the study's figures. Progress, with the time left
-over the whole study, is logged before each run. Studies: aedenoise/studies/.
+The runner is aedenoise/studies/runner.py; the studies, one file each, aedenoise/studies/.
 """
 from __future__ import annotations
 
-import json
 import os
-import time
 
 from aedenoise.cpu import hostenv
 
@@ -22,15 +16,15 @@ if __name__ == '__main__':
   hostenv.use_huge_pages()  # may re-execute this process once, before anything heavy is imported
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from absl import app, flags, logging
+from absl import app, flags
 
-from aedenoise import command, logs, paths
-from aedenoise import workdir as workdir_lib
+from aedenoise.commands import command
 from aedenoise.errors import UserError
-from aedenoise.studies import STUDIES, definition, report
+from aedenoise.runtime import logs, paths
+from aedenoise.studies import STUDIES, definition
+from aedenoise.studies.runner import get_study, run_study
 
 FLAGS = flags.FLAGS
-SPEC = 'study_spec.json'  # in the study's workdir: which study and budget it holds
 
 
 def define_flags() -> None:
@@ -45,96 +39,6 @@ def define_flags() -> None:
                       'default $AEDENOISE_DATA or ../shared/data.')
   flags.DEFINE_string('compilation_cache', command.default_compilation_cache(),
                       'Folder of JAX\'s persistent compilation cache ("" turns it off).')
-
-
-def get_study(name: str) -> definition.Study:
-  if name not in STUDIES:
-    raise UserError(f'unknown study {name!r}; known: {", ".join(STUDIES)} (--list)')
-  return STUDIES[name]
-
-
-def claim(root: str, study: str, budget: str) -> None:
-  """Records which study and budget `root` holds; UserError if it holds another."""
-  path = paths.path(root) / SPEC
-  wanted = {'study': study, 'budget': budget}
-  if path.exists():
-    try:
-      held = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-      raise UserError(f'cannot read {path}: {e}') from None
-    if held != wanted:
-      raise UserError(f'{root} holds study {held.get("study")!r} at budget '
-                      f'{held.get("budget")!r}, not {study!r} at {budget!r}; use another '
-                      f'--workdir')
-    return
-  workdir_lib.check_writable(root)
-  paths.write_text(path, json.dumps(wanted) + '\n')
-
-
-def finished_scores(run: definition.Run, workdir: str) -> list[dict] | None:
-  """The scores of a run that finished its training, else None."""
-  path = paths.path(workdir) / definition.SCORES
-  if not path.exists():
-    return None
-  saved = json.loads(path.read_text())
-  return saved['scores'] if saved.get('step', -1) >= run.config.num_train_steps else None
-
-
-def _duration(seconds: float) -> str:
-  minutes = int(round(seconds / 60))
-  return f'{minutes // 60}h{minutes % 60:02d}m' if minutes >= 60 else f'{minutes}m'
-
-
-def estimate_left(took: list[tuple[definition.Run, float]],
-                  pending: list[definition.Run]) -> float | None:
-  """Seconds the pending runs should take, from the finished ones: imported runs (no training)
-  at their mean wall time, trained runs at the finished trained runs' seconds per step (scoring
-  included). None until both kinds still pending have an example."""
-  imported = [t for r, t in took if r.weights]
-  trained = [(r.config.num_train_steps, t) for r, t in took if not r.weights]
-  left = 0.0
-  for run in pending:
-    if run.weights:
-      if not imported:
-        return None
-      left += sum(imported) / len(imported)
-    else:
-      if not trained:
-        return None
-      left += run.config.num_train_steps * sum(t for _, t in trained) / sum(
-          s for s, _ in trained)
-  return left
-
-
-def run_study(study: definition.Study, root: str, budget: str, data_dir: str) -> list[dict]:
-  """Trains and scores every unfinished run, then writes the reports; returns the records."""
-  runs = study.runs(budget, data_dir)
-  claim(root, study.name, budget)
-  scores: list[dict] = []
-  pending = [r for r in runs if finished_scores(r, os.path.join(root, r.name)) is None]
-  took: list[tuple[definition.Run, float]] = []
-  for i, run in enumerate(runs):
-    workdir = os.path.join(root, run.name)
-    done = finished_scores(run, workdir)
-    if done is None:
-      eta = estimate_left(took, pending)
-      logging.info('study %s: run %d of %d, %s (%d steps)%s', study.name, i + 1, len(runs),
-                   run.name, run.config.num_train_steps,
-                   f'; about {_duration(eta)} left' if eta is not None else '')
-      started = time.monotonic()
-      study.train(run, workdir)
-      done = study.score(run, workdir)
-      paths.write_text(paths.path(workdir) / definition.SCORES, json.dumps(
-          {'step': run.config.num_train_steps, 'scores': done}, indent=2) + '\n')
-      took.append((run, time.monotonic() - started))
-      pending.remove(run)
-    scores += done
-  rows = report.records(study, scores)
-  report.write(root, study, rows, study.protocol(budget))
-  figures = study.figures(root, runs)
-  logging.info('study %s: %s written into %s%s', study.name, 'study.md, .json, .csv', root,
-               f' with {", ".join(figures)}' if figures else '')
-  return rows
 
 
 def main(argv):

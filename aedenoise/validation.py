@@ -14,8 +14,8 @@ import jax.numpy as jnp
 
 from aedenoise import augment, build, degradations, losses, methods, optim, policy
 from aedenoise.errors import UserError, first_line
+from aedenoise.input_pipeline import folders, preprocess, sources
 from aedenoise.models import contract
-from input_pipeline import folders, preprocess, sources
 
 
 def _is_int(v) -> bool:
@@ -154,7 +154,7 @@ def _relations(config) -> list[str]:
   if data.test_fraction + data.val_fraction >= 1:
     out.append(f'data.test_fraction + data.val_fraction = '
                f'{data.test_fraction + data.val_fraction:g}: must be below 1 (no training images)')
-  border = config.eval.get('crop_border', 0)
+  border = config.eval.crop_border
   if 2 * border >= min(data.image_size):
     out.append(f'eval.crop_border = {border}: must leave pixels of the {tuple(data.image_size)} '
                f'images (at most {(min(data.image_size) - 1) // 2})')
@@ -177,7 +177,7 @@ def probe(config, model) -> dict:
     outputs, _, sown = contract.apply_train(model, params, state, x, keys)
     return outputs, sown
   try:
-    out, sown = jax.eval_shape(policy.traced_with_conv_impl(call, config.get('conv_impl', 'auto')),
+    out, sown = jax.eval_shape(policy.traced_with_conv_impl(call, config.conv_impl),
                                x)
   except Exception as e:  # pylint: disable=broad-except
     # Whatever the model raises while tracing (a shape it cannot take) is the answer here.
@@ -203,4 +203,4 @@ def validate(config) -> None:
                     f'check data.image_size, data.channels and the degradation')
   build.objective(config, model).check_model_terms(shapes['sown'])
   degradations.build(build.eval_degradation(config))
-  augment.build(config.get('augment'), config.data.image_size, int(config.data.channels))
+  augment.build(config.augment, config.data.image_size, int(config.data.channels))

@@ -40,13 +40,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import input_pipeline
-from aedenoise import (build, evaluate, inference, optim, parallel, policy, step, tiling, train,
-                       train_state, writers)
+from aedenoise import build, optim, policy
+from aedenoise import input_pipeline
+from aedenoise.configs import cifar_model_c, dual_skip
 from aedenoise.errors import first_line
+from aedenoise.evaluation import evaluate
+from aedenoise.input_pipeline import dead_leaves
 from aedenoise.models import contract, layers
-from configs import cifar_model_c, dual_skip
-from input_pipeline import dead_leaves
+from aedenoise.restoration import inference, tiling
+from aedenoise.runtime import parallel, writers
+from aedenoise.training import step, train, train_state
 
 CONFIGS = {'dual_skip': dual_skip, 'cifar_model_c': cifar_model_c}
 
@@ -186,7 +189,7 @@ def large_restore(config, loaded, mesh, side: int) -> dict:
 def model_flops(config, model) -> float:
   """XLA's count of the model's forward and backward pass on one image (float32, XLA's own
   convolutions: the same count on every backend)."""
-  shapes = jax.eval_shape(lambda: train_state.init_variables(config, model))
+  shapes = jax.eval_shape(lambda: build.init_variables(config, model))
   params, state = contract.split(shapes)
 
   def loss(p, s, x):

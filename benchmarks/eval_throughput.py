@@ -20,8 +20,11 @@ import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ml_collections import config_flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-import input_pipeline  # pylint: disable=g-import-not-at-top,wrong-import-position
-from aedenoise import build, evaluate, optim, parallel, step, train_state  # pylint: disable=g-import-not-at-top,wrong-import-position
+from aedenoise import build, optim
+from aedenoise import input_pipeline  # pylint: disable=g-import-not-at-top,wrong-import-position
+from aedenoise.evaluation import evaluate
+from aedenoise.runtime import parallel
+from aedenoise.training import step, train_state  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', 'configs/dual_skip.py', 'Config file.')

@@ -35,9 +35,9 @@ DEFAULT_SOURCES = (
 
 def measure(spec: str, channels: int, fit: str, args) -> dict:
   import jax  # pylint: disable=g-import-not-at-top
-  from configs import default  # pylint: disable=g-import-not-at-top
-  import input_pipeline  # pylint: disable=g-import-not-at-top
-  from aedenoise import parallel  # pylint: disable=g-import-not-at-top
+  from aedenoise.configs import default  # pylint: disable=g-import-not-at-top
+  from aedenoise import input_pipeline  # pylint: disable=g-import-not-at-top
+  from aedenoise.runtime import parallel  # pylint: disable=g-import-not-at-top
 
   config = default.get_config()
   config.batch_size = args.batch_size

@@ -19,8 +19,8 @@ from skimage.metrics import peak_signal_noise_ratio
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import aedenoise  # pylint: disable=g-import-not-at-top,wrong-import-position
-from aedenoise import channels  # pylint: disable=g-import-not-at-top,wrong-import-position
-from input_pipeline import images as image_io  # pylint: disable=g-import-not-at-top,wrong-import-position
+from aedenoise.input_pipeline import images as image_io  # pylint: disable=g-import-not-at-top,wrong-import-position
+from aedenoise.restoration import channels  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def psnr(restored: np.ndarray, clean: np.ndarray) -> float:

@@ -25,7 +25,9 @@ import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ml_collections import config_flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from aedenoise import build, optim, parallel, policy, step, train_state  # pylint: disable=g-import-not-at-top,wrong-import-position
+from aedenoise import build, optim, policy
+from aedenoise.runtime import parallel
+from aedenoise.training import step, train_state  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', 'configs/dual_skip.py', 'Config file.')

@@ -10,7 +10,7 @@ validation PSNR 22.44 dB:
 The quick variant, and real images offline, as in configs/cifar_model_c.py:
     python main.py --config=configs/cifar_model_a.py:quick --workdir=runs/cifar_a_quick
 """
-from configs import cifar_model_c, default
+from aedenoise.configs import cifar_model_c, default
 
 RECIPE = {**cifar_model_c.RECIPE, 'learning_rate': 1e-4, 'batch_size': 32,
           'num_train_steps': 562_500}

@@ -11,7 +11,7 @@ No run of this net is recorded; the recipe is the Model-B runs' (MSE, Adam 5e-3,
 The quick variant, and real images offline, as in configs/cifar_model_c.py:
     python main.py --config=configs/cifar_model_b.py:quick --workdir=runs/cifar_b_fig5_quick
 """
-from configs import cifar_model_c, default
+from aedenoise.configs import cifar_model_c, default
 
 RECIPE = {**cifar_model_c.RECIPE, 'batch_size': 32, 'num_train_steps': 125_000}
 

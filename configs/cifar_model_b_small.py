@@ -11,7 +11,7 @@ validation PSNR 24.96 dB:
 The quick variant, and real images offline, as in configs/cifar_model_c.py:
     python main.py --config=configs/cifar_model_b_small.py:quick --workdir=runs/cifar_b_quick
 """
-from configs import cifar_model_c, default
+from aedenoise.configs import cifar_model_c, default
 
 RECIPE = {**cifar_model_c.RECIPE, 'batch_size': 32, 'num_train_steps': 375_000}
 

@@ -15,9 +15,9 @@ On real CIFAR-10 images without a network, e.g. the JPEG test set and 200 lossle
       --config.data.eval=folder:../shared/data/cifar10_lossless/train
 The author's own trained weights (37.pt, 38.pt) load with --mode=import (README.md).
 """
+from aedenoise.configs import default
+from aedenoise.configs.recipes import cifar10
 from aedenoise.degradations import presets
-from configs import default
-from configs.recipes import cifar10
 
 RECIPE = {**cifar10.DATA, 'degradation': presets.PRESETS['cifar_mix'],
           'learning_rate': 5e-3, 'batch_size': 128, 'num_train_steps': 93_750,

@@ -11,9 +11,9 @@ same 3 epochs of 50,000 images (4,688 steps). `:degradation=quality_mix` trains 
 The quick variant, and real images offline, as in configs/cifar_model_c.py:
     python main.py --config=configs/cifar_pool_ae.py:quick --workdir=runs/cifar_pool_quick
 """
+from aedenoise.configs import default
+from aedenoise.configs.recipes import cifar10
 from aedenoise.degradations import presets
-from configs import default
-from configs.recipes import cifar10
 
 RECIPE = {**cifar10.DATA, 'degradation': presets.PRESETS['quality_colour_additive'],
           'learning_rate': 1e-3, 'batch_size': 32, 'num_train_steps': 4_688,

@@ -12,9 +12,9 @@ study's colourful noise, N(0, 0.2^2) per pixel and channel. Evaluation uses z = 
 The quick variant, and real images offline, as in configs/cifar_model_c.py:
     python main.py --config=configs/cifar_vae.py:quick --workdir=runs/cifar_vae_quick
 """
+from aedenoise.configs import default
+from aedenoise.configs.recipes import cifar10
 from aedenoise.degradations import presets
-from configs import default
-from configs.recipes import cifar10
 
 RECIPE = {**cifar10.DATA, 'degradation': presets.PRESETS['quality_colour_additive'],
           'loss': 'elbo', 'learning_rate': 1e-3, 'batch_size': 128, 'num_train_steps': 7_812,

@@ -14,11 +14,12 @@ from ml_collections import config_dict
 from aedenoise.degradations import presets
 
 
-def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | None = None,
-               quick: dict | None = None) -> ml_collections.ConfigDict:
+def get_config(arg=None, model: str = 'dual_skip', recipe: dict | None = None,
+               quick: dict | None = None, known: tuple[str, ...] = ()) -> ml_collections.ConfigDict:
   """The defaults below, then `recipe` (a model's own training recipe, as {'field.sub': value}),
-  then the variants named in `arg`; `quick` is what the `quick` variant sets for this model
-  (default: `quick_run(QUICK_STEPS, QUICK_BATCH)`)."""
+  then the variants named in `arg` (the config argument, or what is left of it once a model's
+  config took its own variants, `known`, by `parse_variants`); `quick` is what the `quick`
+  variant sets for this model (default: `quick_run(QUICK_STEPS, QUICK_BATCH)`)."""
   config = ml_collections.ConfigDict()
 
   # Model: a key of aedenoise.models.MODELS, built with `model_kwargs` as its keyword arguments.
@@ -125,9 +126,9 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   config.eval.crop_border = 0           # pixels dropped on each side before scoring
   config.eval.y_channel = False         # score colour images on BT.601 luma only
   config.eval.grid_images = 4           # images per degradation in the eval grid PNG
-  # Classic denoisers scored as extra rows, e.g. 'bm3d,nlm' or 'all' (aedenoise/baselines.py): run on
-  # the host over `baseline_workers` processes (0 = one per core), cached in `baseline_cache`
-  # ('' = ~/.cache/aedenoise/baselines).
+  # Classic denoisers scored as extra rows, e.g. 'bm3d,nlm' or 'all'
+  # (aedenoise/evaluation/baselines.py): run on the host over `baseline_workers` processes (0 = one
+  # per core), cached in `baseline_cache` ('' = ~/.cache/aedenoise/baselines).
   config.eval.baselines = ''
   # Score every whole image of data.eval=folder:DIR through the tiler instead of crops (--mode=eval).
   config.eval.whole_images = False
@@ -135,8 +136,8 @@ def get_config(arg: str | None = None, model: str = 'dual_skip', recipe: dict | 
   config.eval.baseline_cache = ''
 
   config.update_from_flattened_dict(recipe or {})
-  if arg:
-    apply_variant(config, arg, quick if quick is not None else quick_run(QUICK_STEPS, QUICK_BATCH))
+  apply_variants(config, parse_variants(arg),
+                 quick if quick is not None else quick_run(QUICK_STEPS, QUICK_BATCH), known)
   return config
 
 
@@ -154,13 +155,58 @@ def quick_run(steps: int, batch_size: int, extra: dict | None = None) -> dict:
           'data.train_split': 'all', 'data.eval_split': 'all', **(extra or {})}
 
 
-def apply_variant(config, arg: str, quick: dict) -> None:
-  """Variants named in the config argument, comma separated: `:quick`, `:degradation=cifar_mix`,
-  `:quick,degradation=quality_mix`. A preset chosen here can still be tuned field by field, e.g.
-  `--config.degradation.options.gaussian.sigma=0.1`."""
-  for variant in filter(None, (a.strip() for a in arg.split(','))):
-    name, _, value = variant.partition('=')
-    if variant == 'quick':
+# Fields whose value is a whole spec, replaced rather than merged by `from_saved`.
+WHOLE_VALUES = ('model_kwargs', 'degradation', 'eval.degradation')
+
+
+def from_saved(saved: dict) -> ml_collections.ConfigDict:
+  """A run's saved config (its config.json) over today's defaults: every field a later version
+  added takes its default, so code reads each field without a default of its own."""
+  config = get_config()
+  whole = {}
+  for dotted in WHOLE_VALUES:
+    node = saved
+    *parents, leaf = dotted.split('.')
+    for p in parents:
+      node = node.get(p, {}) if isinstance(node, dict) else {}
+    if isinstance(node, dict) and leaf in node:
+      whole[dotted] = node.pop(leaf)
+  with config.unlocked():
+    config.update(saved)
+    for dotted, value in whole.items():
+      *parents, leaf = dotted.split('.')
+      node = config
+      for p in parents:
+        node = node[p]
+      node[leaf] = ml_collections.ConfigDict(value) if isinstance(value, dict) else value
+  return config
+
+
+# What `apply_variants` itself knows, for the message that names an unknown variant.
+VARIANTS = ('quick', 'degradation=PRESET')
+
+
+def parse_variants(arg) -> list[tuple[str, str | None]]:
+  """The config argument, comma separated, as (name, value) pairs: 'colour,sigma=15,quick' ->
+  [('colour', None), ('sigma', '15'), ('quick', None)]. A list of pairs is returned as it is, so
+  that a model's config can take its own variants and pass on the rest. The one parser of config
+  arguments: every config reads its variants through it."""
+  if isinstance(arg, (list, tuple)):
+    return list(arg)
+  pairs = []
+  for part in filter(None, (p.strip() for p in (arg or '').split(','))):
+    name, eq, value = part.partition('=')
+    pairs.append((name.strip(), value.strip() if eq else None))
+  return pairs
+
+
+def apply_variants(config, variants: list[tuple[str, str | None]], quick: dict,
+                   known: tuple[str, ...] = ()) -> None:
+  """`quick` and `degradation=PRESET` (`:quick,degradation=quality_mix`). A preset chosen here can
+  still be tuned field by field, e.g. `--config.degradation.options.gaussian.sigma=0.1`. `known`:
+  the variants a model's config took before, named when one is unknown."""
+  for name, value in variants:
+    if name == 'quick' and value is None:
       config.update_from_flattened_dict(quick)
     elif name == 'degradation' and value:
       if value not in presets.PRESETS:
@@ -168,4 +214,6 @@ def apply_variant(config, arg: str, quick: dict) -> None:
                          f'{", ".join(sorted(presets.PRESETS))}')
       config.degradation = ml_collections.ConfigDict(presets.PRESETS[value])
     else:
-      raise ValueError(f'unknown config variant {variant!r}; known: quick, degradation=PRESET')
+      shown = name if value is None else f'{name}={value}'
+      raise ValueError(f'unknown config variant {shown!r}; known: '
+                       f'{", ".join((*known, *VARIANTS))}')

@@ -9,8 +9,8 @@ The study's recipe, 45,000 steps at batch 128 (about 33 h on a 2-core CPU; meant
 The quick variant, 400 steps at batch 16 (1m55s on a 2-core CPU, docs/PERFORMANCE.md):
     python main.py --config=configs/dual_skip_sep.py:quick --workdir=runs/dual_skip_sep_quick
 """
-from configs import default
-from configs.recipes import dual_autoencoders
+from aedenoise.configs import default
+from aedenoise.configs.recipes import dual_autoencoders
 
 
 def get_config(arg=None):

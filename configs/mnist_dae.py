@@ -17,9 +17,9 @@ The whole grid, its figures and table beside the study's (docs/STUDIES.md):
     python -m aedenoise.study mnist_grid --workdir=runs/mnist_grid
 With network access, clear `--config.data.tfds_manual_dir=` and TFDS downloads MNIST itself.
 """
+from aedenoise.configs import default
 from aedenoise.degradations import presets
 from aedenoise.models import mnist_dae
-from configs import default
 
 EPOCH_STEPS = 48_000 // 64
 # XLA's own convolutions for depths 1 and 3: with kernels of up to 24x24 on 28x28 images, the CPU's
@@ -44,26 +44,26 @@ QUICK = {'num_train_steps': 400, 'log_every_steps': 25, 'checkpoint_every_steps'
          'eval_every_steps': 100, 'data.num_eval': 1000, 'data.num_test': 2000}
 
 
-def split_variant(arg: str | None) -> tuple[dict, str]:
-  """'depth=5,latent=8,quick' -> ({'depth': 5, 'latent': 8}, 'quick'): the model's arguments, and
-  the variants default.py knows."""
+def split_variant(arg) -> tuple[dict, list]:
+  """'depth=5,latent=8,quick' -> ({'depth': 5, 'latent': 8}, [('quick', None)]): the model's
+  arguments, and the variants left for default.py (default.parse_variants)."""
   chosen = {'depth': 1, 'latent': 13}
   rest = []
-  for part in filter(None, (p.strip() for p in (arg or '').split(','))):
-    key, _, value = part.partition('=')
-    if key in chosen:
-      if not value.isdigit():
-        raise ValueError(f'{key} must be a whole number, got {value!r}')
-      chosen[key] = int(value)
+  for name, value in default.parse_variants(arg):
+    if name in chosen:
+      if not (value or '').isdigit():
+        raise ValueError(f'{name} must be a whole number, got {value!r}')
+      chosen[name] = int(value)
     else:
-      rest.append(part)
+      rest.append((name, value))
   if (chosen['depth'], chosen['latent']) not in mnist_dae.KERNELS:
     raise ValueError(f'no MNIST model of depth {chosen["depth"]} and latent {chosen["latent"]}; '
                      f'known: depth 1, 3, 5 x latent 13, 8, 5')
-  return chosen, ','.join(rest)
+  return chosen, rest
 
 
 def get_config(arg=None):
   kwargs, rest = split_variant(arg)
   recipe = dict(RECIPE, model_kwargs=kwargs, conv_impl='matmul' if kwargs['depth'] == 5 else 'lax')
-  return default.get_config(rest or None, model='mnist_dae', recipe=recipe, quick=QUICK)
+  return default.get_config(rest, model='mnist_dae', recipe=recipe, quick=QUICK,
+                            known=('depth=D', 'latent=L'))

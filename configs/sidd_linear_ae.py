@@ -28,8 +28,8 @@ centre crops (`data.eval_image_size`); on the 12 SIDD sample pairs, 9 train and 
       --config.data.eval=pairs:../shared/data/sidd_samples/noisy,../shared/data/sidd_samples/gt \
       --config.data.train_split=train --config.data.eval_split=test --config.data.test_fraction=0.25
 """
+from aedenoise.configs import default
 from aedenoise.degradations import presets
-from configs import default
 
 RECIPE = {'loss': 'mse', 'learning_rate': 1e-4, 'batch_size': 4, 'num_train_steps': 20_000,
           'checkpoint_every_steps': 1_000, 'eval_every_steps': 5_000,

@@ -12,9 +12,9 @@ nearest, bilinear and bicubic upscalings of the same inputs as rows:
 The quick variant trains the same net on 96x96 crops (48x48 inputs; it is fully convolutional):
     python main.py --config=configs/sr_deconv.py:quick --workdir=runs/sr_deconv_quick
 """
+from aedenoise.configs import default
+from aedenoise.configs.recipes import cats_vs_dogs
 from aedenoise.degradations import presets
-from configs import default
-from configs.recipes import cats_vs_dogs
 
 RECIPE = {**cats_vs_dogs.DATA, 'degradation': presets.PRESETS['sr_x2'],
           'loss': 'mse', 'num_train_steps': 20_000, 'checkpoint_every_steps': 1_000,

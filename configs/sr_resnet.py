@@ -16,9 +16,9 @@ On real photos offline:
     ... --config.data.train=folder:../shared/data/cats_vs_dogs \
         --config.data.eval=folder:../shared/data/cats_vs_dogs
 """
+from aedenoise.configs import default
+from aedenoise.configs.recipes import cats_vs_dogs
 from aedenoise.degradations import presets
-from configs import default
-from configs.recipes import cats_vs_dogs
 
 RECIPE = {**cats_vs_dogs.DATA, 'degradation': presets.PRESETS['sr_x4'],
           'loss': 'mse+100*l1', 'num_train_steps': 20_000, 'checkpoint_every_steps': 1_000,

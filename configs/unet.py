@@ -14,11 +14,12 @@ Data and recipe: configs/recipes/photo_denoising.py (Train400 patches; Adam 1e-3
         --sigma=15,25,50 --output=runs/unet_blind/benchmark
 The shipped models' recipes, costs and scores: pretrained/*/README.md and docs/BENCHMARKS.md.
 """
-from configs import default
-from configs.recipes import photo_denoising
+from aedenoise.configs import default
+from aedenoise.configs.recipes import photo_denoising
 
 
 def get_config(arg=None):
   recipe, rest = photo_denoising.variant(arg)
-  return default.get_config(rest or None, model='unet', recipe=recipe,
-                            quick=photo_denoising.QUICK)
+  return default.get_config(rest, model='unet', recipe=recipe,
+                            quick=photo_denoising.QUICK,
+                            known=photo_denoising.VARIANTS)

@@ -10,10 +10,10 @@ import logging
 
 import numpy as np
 
-from input_pipeline.errors import DataError, SourceError
-from input_pipeline.folders import describe_skipped
-from input_pipeline.loader import CachedSource, TrainBatches, load_examples
-from input_pipeline.sources import dataset_name, kind_of, open_source
+from aedenoise.input_pipeline.errors import DataError, SourceError
+from aedenoise.input_pipeline.folders import describe_skipped
+from aedenoise.input_pipeline.loader import CachedSource, TrainBatches, load_examples
+from aedenoise.input_pipeline.sources import dataset_name, kind_of, open_source
 
 
 # The evaluation row of a paired source: its own degraded inputs replace the synthetic degradations.

@@ -6,10 +6,10 @@ import numpy as np
 from PIL import Image
 from skimage import data as skimage_data
 
-from input_pipeline import images as image_io
-from input_pipeline import preprocess
-from input_pipeline.dead_leaves import DeadLeaves
-from input_pipeline.errors import SourceError
+from aedenoise.input_pipeline import images as image_io
+from aedenoise.input_pipeline import preprocess
+from aedenoise.input_pipeline.dead_leaves import DeadLeaves
+from aedenoise.input_pipeline.errors import SourceError
 
 # Real photos that scikit-image ships in its wheel (no download).
 SKIMAGE_PHOTOS = ('astronaut', 'camera', 'chelsea', 'coffee', 'coins', 'moon', 'rocket', 'clock',

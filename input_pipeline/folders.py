@@ -10,8 +10,8 @@ import logging
 import os
 import random
 
-from input_pipeline import images as image_io
-from input_pipeline.errors import SourceError
+from aedenoise.input_pipeline import images as image_io
+from aedenoise.input_pipeline.errors import SourceError
 
 
 def describe_skipped(skipped: dict, limit: int = 3) -> str:

@@ -1,6 +1,6 @@
 """Reading and writing image files on the host: every format Pillow decodes, listed by extension;
 decoded to uint8 HWC with the wanted channels (training), or to floats that keep 16-bit grey at
-full precision (restore, degrade); written whole or not at all (aedenoise/paths.py)."""
+full precision (restore, degrade); written whole or not at all (aedenoise/runtime/paths.py)."""
 from __future__ import annotations
 
 import contextlib
@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 from PIL import EpsImagePlugin, Image, ImageFile, ImageOps
 
-from aedenoise import paths
+from aedenoise.runtime import paths
 
 # Formats Pillow recognises without decoding their pixels (its "identify-only" formats); stub
 # plugins (BUFR, GRIB, HDF5, WMF) are left out too, since they decode only through a handler that

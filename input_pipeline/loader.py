@@ -30,9 +30,9 @@ import grain
 import numpy as np
 from absl import flags
 
-from input_pipeline import images as image_io
-from input_pipeline import preprocess
-from input_pipeline.errors import DataError
+from aedenoise.input_pipeline import images as image_io
+from aedenoise.input_pipeline import preprocess
+from aedenoise.input_pipeline.errors import DataError
 
 
 def nbytes(example: dict) -> int:

@@ -17,10 +17,10 @@ import logging
 import os
 import re
 
-from input_pipeline import images as image_io
-from input_pipeline import preprocess
-from input_pipeline.errors import SourceError
-from input_pipeline.folders import FolderSource, check_files, describe_skipped, split_of
+from aedenoise.input_pipeline import images as image_io
+from aedenoise.input_pipeline import preprocess
+from aedenoise.input_pipeline.errors import SourceError
+from aedenoise.input_pipeline.folders import FolderSource, check_files, describe_skipped, split_of
 
 ROLE_WORDS = frozenset({'noisy', 'noise', 'gt', 'clean', 'groundtruth', 'target', 'input',
                         'mean', 'lq', 'hq'})

@@ -19,8 +19,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-from input_pipeline import builtin, folders, pairs, tfds_source
-from input_pipeline.errors import SourceError
+from aedenoise.input_pipeline import builtin, folders, pairs, tfds_source
+from aedenoise.input_pipeline.errors import SourceError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,9 +22,9 @@ import sys
 import numpy as np
 from PIL import Image
 
-from input_pipeline import images as image_io
-from input_pipeline.errors import SourceError, first_line
-from input_pipeline.folders import Subset, split_of
+from aedenoise.input_pipeline import images as image_io
+from aedenoise.input_pipeline.errors import SourceError, first_line
+from aedenoise.input_pipeline.folders import Subset, split_of
 
 def _tfds():
   try:

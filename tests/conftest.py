@@ -29,7 +29,7 @@ def shared_dataset(name: str) -> str:
 
 def tiny_config(model: str = 'single', **overrides):
   """The quick config shrunk to seconds: batch 8, a few steps, 4 evaluation images."""
-  from configs import default  # pylint: disable=g-import-not-at-top
+  from aedenoise.configs import default  # pylint: disable=g-import-not-at-top
   config = default.get_config('quick')
   config.model = model
   config.batch_size = 8

@@ -114,3 +114,18 @@ def test_the_shipped_models_load_and_denoise(name, step, channels):
   restored = model(np.clip(noisy, 0, 1))
   mse = lambda a: float(np.mean((a - clean) ** 2))
   assert restored.shape == clean.shape and mse(restored) < mse(noisy) / 2
+
+
+def test_a_uint16_array_is_restored_as_the_command_line_restores_a_16_bit_png(tmp_path):
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from aedenoise.restoration import restore  # pylint: disable=g-import-not-at-top
+  workdir = os.path.join(PRETRAINED, 'unet_grey_blind')
+  deep = np.random.default_rng(5).integers(0, 65536, (36, 52), dtype=np.uint16)
+  (tmp_path / 'in').mkdir()
+  Image.fromarray(deep).save(tmp_path / 'in' / 'deep.png')
+  restore.restore_folder(aedenoise.load(workdir).config, workdir, str(tmp_path / 'in'),
+                         str(tmp_path / 'out'))
+  from_file = np.asarray(Image.open(tmp_path / 'out' / 'deep.png'))
+  from_array = aedenoise.load(workdir)(deep)
+  assert from_array.dtype == np.uint16 and from_file.dtype.itemsize == 2
+  assert np.abs(from_array.astype(np.int64) - from_file.astype(np.int64)).max() <= 1

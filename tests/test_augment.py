@@ -5,10 +5,12 @@ import ml_collections
 import numpy as np
 import pytest
 
-import input_pipeline
-from aedenoise import augment, build, evaluate, parallel
+from aedenoise import augment, build
+from aedenoise import input_pipeline
+from aedenoise.configs import default
 from aedenoise.errors import UserError
-from configs import default
+from aedenoise.evaluation import evaluate
+from aedenoise.runtime import parallel
 
 
 def aug_config(**values):

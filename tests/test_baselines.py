@@ -6,10 +6,11 @@ import pytest
 
 from conftest import tiny_config
 
-from aedenoise import baseline_runner, baselines, build, evaluate, parallel, train_state
+from aedenoise import build
+from aedenoise import input_pipeline
 from aedenoise.errors import UserError
-import input_pipeline
-
+from aedenoise.evaluation import baseline_runner, baselines, evaluate
+from aedenoise.runtime import parallel
 SIGMA = 25 / 255
 
 
@@ -66,7 +67,7 @@ def test_evaluation_table_gains_rows_only_when_configured(tmp_path, degradation,
     config.degradation = degradation
     model = build.create_model(config)
     evaluator = evaluate.Evaluator(model, config, parallel.create_mesh())
-    records, _ = evaluator.run(train_state.init_variables(config, model),
+    records, _ = evaluator.run(build.init_variables(config, model),
                                input_pipeline.load_eval_set(config))
     rows[names] = [r['method'] for r in records]
   assert rows[''] == ['input', 'single']

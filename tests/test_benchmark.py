@@ -7,8 +7,9 @@ import pytest
 
 from conftest import shared_dataset, tiny_config
 
-from aedenoise import benchmark, train
 from aedenoise.errors import UserError
+from aedenoise.evaluation import benchmark
+from aedenoise.training import train
 
 
 def test_noisy_row_is_unclipped_and_cache_is_reused(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from skimage import metrics as skm
 
-from aedenoise import train
+from aedenoise.training import train
 from conftest import ROOT, shared_dataset, tiny_config
 
 DUAL_AE_COUNTS = {'single': 36_386, 'single_sep': 15_760, 'dual': 87_812, 'dual_sep': 52_445,
@@ -23,7 +23,7 @@ def main_py(*args, env=None):
 
 
 @pytest.mark.parametrize('name', sorted(DUAL_AE_COUNTS))
-def test_summary_ends_with_the_seed_parameter_count(name):
+def test_summary_ends_with_the_papers_parameter_count(name):
   result = main_py(f'--config=configs/{name}.py', '--mode=summary')
   assert result.returncode == 0, result.stderr
   assert result.stdout.strip().splitlines()[-1] == f'trainable parameters: {DUAL_AE_COUNTS[name]}'

@@ -7,11 +7,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from aedenoise import (build, checkpoints, evaluate, evaluate_checkpoint, inference, losses, optim,
-                       parallel, step, train, train_state, validation)
+from aedenoise import build, losses, optim, validation
 from aedenoise.errors import UserError
+from aedenoise.evaluation import evaluate, evaluate_checkpoint
 from aedenoise.models import MODELS
-from aedenoise.writers import read_jsonl
+from aedenoise.restoration import inference
+from aedenoise.runtime import checkpoints, parallel
+from aedenoise.runtime.writers import read_jsonl
+from aedenoise.training import step, train, train_state
 from conftest import tiny_config
 
 
@@ -51,7 +54,7 @@ def test_evaluation_uses_running_statistics():
   """In inference mode an image's output does not depend on the rest of its batch."""
   config = cifar_config()
   model = build.create_model(config)
-  variables = train_state.init_variables(config, model)
+  variables = build.init_variables(config, model)
   variables['batch_stats'] = jax.tree.map(lambda x: x + 0.3, variables['batch_stats'])
   x = jax.random.uniform(jax.random.key(0), (4, 16, 16, 3))
   whole = model.apply(variables, x, train=False)

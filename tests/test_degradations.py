@@ -141,7 +141,7 @@ def test_colour_pixels_get_uniform_random_colours():
 
 
 def test_darken_and_brighten_follow_image_quality_study_uint8_arithmetic():
-  """Exact for the seed's levels 50 and 150; within one 8-bit level for 70 and 160 (see tone.py)."""
+  """Exact for the paper's levels 50 and 150; within one 8-bit level for 70 and 160 (see tone.py)."""
   p = np.arange(256, dtype=np.uint8).reshape(16, 16, 1)
   x = jnp.asarray(p, jnp.float32) / 255.0
   for level, exact in ((50, True), (70, False)):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aedenoise import degrade_files
 from aedenoise.errors import UserError
+from aedenoise.restoration import degrade_files
 from conftest import ROOT, shared_dataset
 
 

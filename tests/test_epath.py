@@ -9,9 +9,12 @@ import pytest
 from etils import epath
 from PIL import Image
 
-from aedenoise import checkpoints, degrade_files, evaluate_checkpoint, paths, restore, train, writers
-from aedenoise import workdir as workdir_lib
 from aedenoise.errors import UserError
+from aedenoise.evaluation import evaluate_checkpoint
+from aedenoise.restoration import degrade_files, restore
+from aedenoise.runtime import checkpoints, paths, writers
+from aedenoise.runtime import workdir as workdir_lib
+from aedenoise.training import train
 from conftest import tiny_config
 from fake_gcs import fake_gcs
 from image_files import smooth_image

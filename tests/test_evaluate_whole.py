@@ -6,8 +6,9 @@ from PIL import Image
 
 from conftest import tiny_config
 
-from aedenoise import evaluate_checkpoint, train
 from aedenoise.errors import UserError
+from aedenoise.evaluation import evaluate_checkpoint
+from aedenoise.training import train
 
 
 def test_whole_images_of_mixed_sizes_are_scored(tmp_path):
@@ -31,3 +32,26 @@ def test_whole_images_of_mixed_sizes_are_scored(tmp_path):
   config.data.eval = 'builtin:skimage'
   with pytest.raises(UserError, match='folder'):
     evaluate_checkpoint.run(config, str(tmp_path / 'w'))
+
+
+def test_super_resolution_rows_are_the_crop_evaluations(tmp_path):
+  """A super-resolution model: whole images get the crop evaluation's rows, nearest, bilinear and
+  bicubic upscalings of the same inputs, and the gain over bicubic."""
+  from aedenoise.degradations import presets  # pylint: disable=g-import-not-at-top
+  src = tmp_path / 'photos'
+  src.mkdir()
+  rng = np.random.default_rng(1)
+  for i, (h, w) in enumerate(((40, 48), (64, 36))):
+    Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(src / f'{i}.png')
+  config = tiny_config('sr_deconv', num_train_steps=2, loss='mse',
+                       **{'data.image_size': (32, 32), 'data.channels': 3})
+  config.degradation = dict(presets.PRESETS['sr_x2'])
+  train.train_and_evaluate(config, str(tmp_path / 'w'))
+  crops = evaluate_checkpoint.run(config, str(tmp_path / 'w'))
+  config.data.eval = f'folder:{src}'
+  config.eval.whole_images = True
+  whole = evaluate_checkpoint.run(config, str(tmp_path / 'w'))
+  methods = ['nearest', 'bilinear', 'bicubic', 'sr_deconv']
+  assert [r['method'] for r in crops] == [r['method'] for r in whole] == methods
+  bicubic = next(r['psnr'] for r in whole if r['method'] == 'bicubic')
+  assert whole[-1]['gain'] == pytest.approx(whole[-1]['psnr'] - bicubic)

@@ -16,8 +16,11 @@ from PIL import Image
 from conftest import ROOT, tiny_config
 from test_cli import _assert_one_line_error, main_py
 
-from aedenoise import build, export, restore, train, train_state
+from aedenoise import build
 from aedenoise.models import contract
+from aedenoise.restoration import export, inference, restore
+from aedenoise.runtime import parallel
+from aedenoise.training import train
 
 SMALL = {'data.image_size': (16, 16), 'data.channels': 3, 'loss': 'mse'}
 
@@ -64,7 +67,7 @@ def test_exported_model_runs_alone_and_matches_restore(tmp_path):
   assert meta['config_sha256'] == hashlib.sha256((workdir / 'config.json').read_bytes()).hexdigest()
 
   rng = np.random.default_rng(0)
-  sizes = [(16, 16), (28, 28)]  # one tile each in --mode=restore: no padding, no blending
+  sizes = [(16, 16), (28, 28)]  # whole images, mirrored at their borders as restore mirrors them
   args = []
   for h, w in sizes:
     pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
@@ -78,7 +81,7 @@ def test_exported_model_runs_alone_and_matches_restore(tmp_path):
   assert [p['output'] for p in printed] == [[h, w, 3] for h, w in sizes]  # what it saved
   for h, w in sizes:
     restore.restore_folder(config, str(workdir), str(tmp_path / f'in{h}'),
-                           str(tmp_path / f'restored{h}'), tile=h, overlap=0)
+                           str(tmp_path / f'restored{h}'))
     expected = np.asarray(Image.open(tmp_path / f'restored{h}' / 'a.png')).astype(int)
     got = np.load(tmp_path / f'out{h}.npy')
     assert got.shape == (h, w, 3)
@@ -94,7 +97,7 @@ def _random_variables(config, model):
   """Variables of the model's shapes without running its initialisers (slow on large inputs):
   small weights, and positive state (BatchNorm's variances)."""
   rng = np.random.default_rng(0)
-  shapes = jax.eval_shape(lambda: train_state.init_variables(config, model))
+  shapes = jax.eval_shape(lambda: build.init_variables(config, model))
   params, state = contract.split(shapes)
   return contract.merge(
       jax.tree.map(lambda s: rng.normal(0, 0.1, s.shape).astype(s.dtype), params),
@@ -102,13 +105,13 @@ def _random_variables(config, model):
 
 
 @pytest.mark.parametrize('name, size', [
-    ('dual_skip', {'multiple': 4, 'min_size': [12, 12]}),  # unpadded: at least 12 pixels
+    ('dual_skip', {'multiple': 4, 'min_size': [4, 4]}),  # mirrored by 32 pixels a side first
     ('sr_deconv', {'multiple': 1}),
     ('cifar_vae', {'fixed_size': [32, 32]}),  # Dense layers
     ('sr_resnet', {'fixed_size': [16, 16]}),  # a numpy resampling matrix needs concrete sizes
 ])
 def test_each_geometry_exports_what_it_can(name, size):
-  config = __import__(f'configs.{name}', fromlist=['x']).get_config('quick')
+  config = __import__(f'aedenoise.configs.{name}', fromlist=['x']).get_config('quick')
   model = build.create_model(config)
   variables = _random_variables(config, model)
   shape = build.input_shape(config)
@@ -124,8 +127,35 @@ def test_each_geometry_exports_what_it_can(name, size):
   x = np.random.default_rng(1).random((2, h, w, shape[3])).astype(np.float32)
   got = exported.call(x)
   assert got.shape == (2, h * scale, w * scale, io['output']['channels'])
-  expected = np.clip(jax.jit(lambda x: contract.predict(model, variables, x))(x), 0, 1)
-  np.testing.assert_allclose(got, expected, atol=2e-5)
+  if 'multiple' in io['input']:  # borders mirrored as restore mirrors them
+    expected = np.stack(_restorer(config, model, variables).restore(list(x)))
+  else:
+    expected = jax.jit(lambda x: contract.predict(model, variables, x))(x)
+  np.testing.assert_allclose(got, np.clip(expected, 0, 1), atol=1 / 255)
+
+
+def _restorer(config, model, variables):
+  return inference.Restorer(model, variables, config, parallel.create_mesh())
+
+
+@pytest.mark.parametrize('name', ['dual_skip', 'unet'])
+def test_exported_model_equals_restore_on_whole_images_borders_included(name):
+  """One file, three image sizes (each within restore's default tile), every pixel within one
+  8-bit level of --mode=restore's, the outermost ring included."""
+  config = __import__(f'aedenoise.configs.{name}', fromlist=['x']).get_config('quick')
+  model = build.create_model(config)
+  variables = _random_variables(config, model)
+  exported, io = export.export_function(model, variables, build.input_shape(config),
+                                        platforms=('cpu',))
+  assert io['input']['border'] == {'mirrored': 32}
+  restorer = _restorer(config, model, variables)
+  rng = np.random.default_rng(2)
+  for h, w in ((36, 44), (100, 100), (132, 200)):
+    image = rng.random((h, w, config.data.channels)).astype(np.float32)
+    got = np.round(np.asarray(exported.call(image[None]))[0] * 255)
+    want = np.round(np.clip(restorer.restore([image])[0], 0, 1) * 255)
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() <= 1, (h, w, np.abs(got - want).max())
 
 
 def test_bad_export_is_one_line(tmp_path):

@@ -12,13 +12,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import input_pipeline
-from aedenoise import build, checkpoints, degrade_files, optim, parallel, step, train, train_state, validation
-from aedenoise import workdir as workdir_lib
+from aedenoise import build, optim, validation
+from aedenoise import input_pipeline
 from aedenoise.errors import Interrupted, UserError
-from aedenoise.writers import read_jsonl
+from aedenoise.input_pipeline import images as image_io
+from aedenoise.restoration import degrade_files
+from aedenoise.runtime import checkpoints, parallel
+from aedenoise.runtime.writers import read_jsonl
+from aedenoise.training import train, train_state
 from conftest import ROOT, tiny_config
-from input_pipeline import images as image_io
 
 
 @pytest.mark.parametrize('field,value,message', [

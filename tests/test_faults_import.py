@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-import torch_files as tf
-from aedenoise import importing, torch_import
 from aedenoise.errors import UserError
+from aedenoise.training import importing, torch_import
 from conftest import ROOT, tiny_config
+import torch_files as tf
 
 
 def test_the_writer_makes_files_the_reader_reads(tmp_path):

@@ -9,11 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aedenoise import degrade_files, evaluate_checkpoint, metrics, paths, restore, scoring, train
+from aedenoise import metrics
 from aedenoise.errors import UserError
+from aedenoise.evaluation import evaluate_checkpoint, scoring
+from aedenoise.input_pipeline import images as image_io
+from aedenoise.restoration import degrade_files, restore
+from aedenoise.runtime import paths
+from aedenoise.training import train
 from conftest import tiny_config
 from image_files import smooth_image
-from input_pipeline import images as image_io
 
 FORMATS = ('.pgm', '.ppm', '.pnm', '.gif', '.tga', '.png', '.jpg', '.tif', '.webp', '.bmp')
 

@@ -12,9 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aedenoise import cli, degrade_files, evaluate, inference, outputs, paths, restore, train
-from aedenoise import workdir as workdir_lib
+from aedenoise.commands import cli
 from aedenoise.errors import Interrupted, UserError
+from aedenoise.evaluation import evaluate
+from aedenoise.restoration import degrade_files, inference, outputs, restore
+from aedenoise.runtime import paths
+from aedenoise.runtime import workdir as workdir_lib
+from aedenoise.training import train
 from conftest import ROOT, tiny_config
 from image_files import smooth_image
 

@@ -11,9 +11,11 @@ from PIL import Image
 from conftest import ROOT
 from test_cli import _assert_one_line_error, main_py
 
-from aedenoise import command, degrade_files, progress, restore
-from aedenoise import workdir as workdir_lib
+from aedenoise.commands import command
 from aedenoise.errors import UserError
+from aedenoise.restoration import degrade_files, restore
+from aedenoise.runtime import progress
+from aedenoise.runtime import workdir as workdir_lib
 
 GREY_MODEL = os.path.join(ROOT, 'pretrained', 'unet_grey_blind')
 

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from aedenoise import input_pipeline
+from aedenoise.configs import default
+from aedenoise.input_pipeline import images as image_io
+from aedenoise.input_pipeline import pairs, preprocess
+from aedenoise.input_pipeline.errors import SourceError
+from aedenoise.input_pipeline.folders import FolderSource, split_files
+from aedenoise.input_pipeline.loader import CachedSource, TrainBatches
+from aedenoise.input_pipeline.sources import open_source
 import image_files
-import input_pipeline
-from configs import default
-from input_pipeline import images as image_io
-from input_pipeline import pairs, preprocess
-from input_pipeline.loader import CachedSource, TrainBatches
-from input_pipeline.errors import SourceError
-from input_pipeline.folders import FolderSource, split_files
-from input_pipeline.sources import open_source
 
 
 def data_config(**overrides) -> ml_collections.ConfigDict:

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from aedenoise.writers import read_jsonl
+from aedenoise.runtime.writers import read_jsonl
 from conftest import ROOT
 
 ARGS = ['--config=configs/dual_skip.py:quick', '--config.batch_size=8',

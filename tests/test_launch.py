@@ -12,7 +12,7 @@ import types
 import numpy as np
 import pytest
 
-from aedenoise import cli
+from aedenoise.commands import cli
 from aedenoise.cpu import launch
 from aedenoise.errors import UserError
 from conftest import ROOT

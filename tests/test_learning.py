@@ -10,10 +10,10 @@ import os
 import numpy as np
 import pytest
 
-from aedenoise import train
-from aedenoise.writers import read_jsonl
+from aedenoise.input_pipeline import images as image_io
+from aedenoise.runtime.writers import read_jsonl
+from aedenoise.training import train
 from conftest import tiny_config
-from input_pipeline import images as image_io
 
 # model -> (steps, config fields): a run of seconds that learns.
 RUNS = {

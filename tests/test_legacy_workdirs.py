@@ -8,11 +8,14 @@ import jax
 import numpy as np
 import pytest
 
-from aedenoise import evaluate_checkpoint, inference, parallel, restore, train
-from aedenoise import workdir as workdir_lib
+from aedenoise.evaluation import evaluate_checkpoint
+from aedenoise.input_pipeline import images as image_io
 from aedenoise.models import MODELS
-from aedenoise.writers import read_jsonl
-from input_pipeline import images as image_io
+from aedenoise.restoration import inference, restore
+from aedenoise.runtime import parallel
+from aedenoise.runtime import workdir as workdir_lib
+from aedenoise.runtime.writers import read_jsonl
+from aedenoise.training import train
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'legacy_workdirs')
 NAMES = ('mnist_dae_d1_l13', 'cifar_model_b_small')

@@ -9,8 +9,8 @@ import pytest
 from skimage import metrics as skm
 
 from aedenoise import metrics
+from aedenoise.input_pipeline import images as image_io
 from conftest import shared_dataset
-from input_pipeline import images as image_io
 
 
 def _sk_ssim(a, b):

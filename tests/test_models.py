@@ -1,4 +1,4 @@
-"""Dual-autoencoder study models: the seed's exact parameter counts, shapes, and formulation-independent outputs."""
+"""Dual-autoencoder study models: the paper's exact parameter counts, shapes, and formulation-independent outputs."""
 import jax
 import jax.numpy as jnp
 import numpy as np

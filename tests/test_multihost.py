@@ -9,8 +9,8 @@ import sys
 
 import numpy as np
 
-import image_files
 from conftest import ROOT
+import image_files
 
 TIMEOUT = 420  # seconds; generous for a loaded 2-core CI machine
 ARGS = ['--config=configs/single.py', '--config.num_train_steps=3', '--config.batch_size=4',

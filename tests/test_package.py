@@ -1,16 +1,17 @@
 """--mode=package: a workdir of the inference variables alone, usable by every mode that reads a
 model, refused by training."""
-import os
 
 import jax
 import numpy as np
 import pytest
 
-from aedenoise import inference, package, parallel, restore, train
-from aedenoise import workdir as workdir_lib
 from aedenoise.errors import UserError
+from aedenoise.input_pipeline import images as image_io
+from aedenoise.restoration import inference, package, restore
+from aedenoise.runtime import parallel
+from aedenoise.runtime import workdir as workdir_lib
+from aedenoise.training import train
 from conftest import tiny_config
-from input_pipeline import images as image_io
 
 
 def test_a_packaged_model_restores_like_its_workdir_and_refuses_training(tmp_path):

@@ -1,10 +1,10 @@
-"""The API's image arrays (aedenoise/pixels.py): every dtype read by its range and given back in
+"""The API's image arrays (input_pipeline/pixels.py): every dtype read by its range and given back in
 its own form; what is no image refused in one line that names it."""
 import numpy as np
 import pytest
 
-from aedenoise import pixels
 from aedenoise.errors import UserError
+from aedenoise.input_pipeline import pixels
 
 
 @pytest.mark.parametrize('dtype,values,peak', [

@@ -10,16 +10,19 @@ from PIL import Image
 
 from conftest import tiny_config
 
-from aedenoise import build, inference, parallel, restore, tiling, train, train_state
-from aedenoise import workdir as workdir_lib
-from aedenoise.models import contract
+from aedenoise import build
 from aedenoise.errors import UserError
+from aedenoise.models import contract
+from aedenoise.restoration import inference, restore, tiling
+from aedenoise.runtime import parallel
+from aedenoise.runtime import workdir as workdir_lib
+from aedenoise.training import train
 
 
 def _restorer(config_module, tile, overlap, arg='quick'):
   config = config_module.get_config(arg)
   model = build.create_model(config)
-  variables = train_state.init_variables(config, model)
+  variables = build.init_variables(config, model)
   return model, variables, inference.Restorer(model, variables, config, parallel.create_mesh(),
                                             tile, overlap, batch_size=8)
 
@@ -37,7 +40,7 @@ def test_tiles_blend_back_to_the_image_exactly(shape, scale):
 
 
 def test_tiled_equals_whole_image_for_a_fully_convolutional_model():
-  from configs import cifar_model_c
+  from aedenoise.configs import cifar_model_c
   model, variables, r = _restorer(cifar_model_c, tile=32, overlap=8)
   assert r.geometry.fixed is None and r.geometry.multiple == 4
   image = np.random.default_rng(1).random((64, 96, 3)).astype(np.float32)
@@ -52,7 +55,7 @@ def test_tiled_equals_whole_image_for_a_fully_convolutional_model():
 
 
 def test_one_size_model_restores_any_size():
-  from configs import cifar_vae  # Dense layers: 32x32 only
+  from aedenoise.configs import cifar_vae  # Dense layers: 32x32 only
   _, _, r = _restorer(cifar_vae, tile=0, overlap=-1)
   assert r.geometry.fixed == (32, 32) and r.tile == (32, 32)
   rng = np.random.default_rng(2)
@@ -61,7 +64,7 @@ def test_one_size_model_restores_any_size():
 
 
 def test_super_resolution_writes_the_scaled_size():
-  from configs import sr_deconv
+  from aedenoise.configs import sr_deconv
   _, _, r = _restorer(sr_deconv, tile=16, overlap=4)
   s = r.geometry.scale
   assert s > 1
@@ -135,7 +138,7 @@ def test_a_grey_image_through_a_colour_model_comes_back_grey(tmp_path):
 def test_tiled_equals_whole_image_for_the_unet():
   """The U-Net's receptive field spans many pixels; with the default overlap the tiles blend back
   to the whole image's restoration within one 8-bit level."""
-  from configs import unet  # pylint: disable=g-import-not-at-top
+  from aedenoise.configs import unet  # pylint: disable=g-import-not-at-top
   model, variables, r = _restorer(unet, tile=0, overlap=-1, arg='colour,quick')
   assert r.geometry.fixed is None and r.geometry.multiple == 4 and r.tile == (256, 256)
   image = np.random.default_rng(3).random((280, 300, 3)).astype(np.float32)
@@ -150,14 +153,14 @@ def test_tiled_equals_whole_image_for_the_unet():
 def test_tile_batches_follow_the_memory_budget():
   """A budget below one tile's buffers still restores (one tile per device at a time), with the
   same result as a large budget."""
-  from configs import cifar_model_c  # pylint: disable=g-import-not-at-top
+  from aedenoise.configs import cifar_model_c  # pylint: disable=g-import-not-at-top
   config = cifar_model_c.get_config('quick')
   model = build.create_model(config)
-  variables = train_state.init_variables(config, model)
+  variables = build.init_variables(config, model)
   mesh = parallel.create_mesh()
   apply = lambda v, x: contract.predict(model, v, x)
-  one = inference.tiles_within(apply, variables, (64, 64), 3, 1)
-  many = inference.tiles_within(apply, variables, (64, 64), 3, 4096)
+  one = inference.tiles_within(apply, 'auto', variables, (64, 64), 3, 1)
+  many = inference.tiles_within(apply, 'auto', variables, (64, 64), 3, 4096)
   assert one < 8 < many
   small = inference.Restorer(model, variables, config, mesh, 64, 8, batch_size=64, max_memory_mb=1)
   large = inference.Restorer(model, variables, config, mesh, 64, 8, batch_size=64,

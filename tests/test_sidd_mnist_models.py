@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from jax import lax
 
-from aedenoise.models import layers
 from aedenoise.models import MODELS
+from aedenoise.models import layers
 
 MNIST_COUNTS = {(1, 13): 2_053, (1, 8): 3_533, (1, 5): 4_613,
                 (3, 13): 12_725, (3, 8): 21_621, (3, 5): 27_477,

@@ -8,12 +8,13 @@ import sys
 import numpy as np
 import pytest
 
-from aedenoise import build, study
+from aedenoise import build
 from aedenoise.errors import UserError
+from aedenoise.input_pipeline import images as image_io
 from aedenoise.studies import STUDIES, definition, dual_autoencoders
+from aedenoise.studies import runner as study
 from aedenoise.studies.definition import Paper, Run
 from conftest import ROOT, tiny_config
-from input_pipeline import images as image_io
 
 
 class _Tiny(definition.Study):

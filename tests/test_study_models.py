@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from aedenoise.models import image_quality, layers
 from aedenoise.models import MODELS as STUDY_MODELS
+from aedenoise.models import image_quality, layers
 
 COUNTS = {'cifar_model_a': 95_307, 'cifar_model_b': 93_587, 'cifar_model_b_small': 5_539,
           'cifar_model_c': 80_515, 'cifar_pool_ae': 23_659, 'cifar_vae': 522_519,

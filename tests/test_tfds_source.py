@@ -7,12 +7,12 @@ import sys
 import numpy as np
 import pytest
 
-import input_pipeline
-from configs import default
-from input_pipeline.loader import TrainBatches
-from input_pipeline.errors import SourceError
-from input_pipeline.folders import Subset
-from input_pipeline.sources import open_source
+from aedenoise import input_pipeline
+from aedenoise.configs import default
+from aedenoise.input_pipeline.errors import SourceError
+from aedenoise.input_pipeline.folders import Subset
+from aedenoise.input_pipeline.loader import TrainBatches
+from aedenoise.input_pipeline.sources import open_source
 from conftest import ROOT, shared_dataset
 
 tfds = pytest.importorskip('tensorflow_datasets')
@@ -80,8 +80,9 @@ def test_mnist_prepares_offline_from_the_original_files(tmp_path):
 
 
 def test_nothing_but_the_tfds_source_imports_tensorflow():
-  code = ('import sys; import main, input_pipeline, input_pipeline.pairs; '
-          'from aedenoise import train, evaluate, augment; '
+  code = ('import sys; import main; import aedenoise.input_pipeline.pairs; '
+          'from aedenoise import augment; from aedenoise.training import train; '
+          'from aedenoise.evaluation import evaluate; '
           'bad = [m for m in sys.modules if m.split(".")[0] in ("tensorflow", "tensorflow_datasets")]; '
           'print(bad); sys.exit(1 if bad else 0)')
   result = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True,

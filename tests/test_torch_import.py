@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aedenoise import degrade_files, evaluate_checkpoint, importing, torch_import
-from aedenoise.models import image_quality, layers
+from aedenoise.configs import cifar_model_c
+from aedenoise.evaluation import evaluate_checkpoint
 from aedenoise.models import MODELS as STUDY_MODELS
+from aedenoise.models import image_quality, layers
+from aedenoise.restoration import degrade_files
+from aedenoise.training import importing, torch_import
 from conftest import SHARED_DATA, shared_dataset
 
 CHECKPOINTS = os.path.join(os.path.dirname(SHARED_DATA), 'checkpoints', 'psychalas2024')

@@ -7,15 +7,16 @@ import jax
 import numpy as np
 import pytest
 
-import input_pipeline
-from aedenoise import (build, checkpoints, optim, parallel, policy, step, train, train_state,
-                       validation)
-from aedenoise import workdir as workdir_lib
+from aedenoise import build, optim, policy, validation
+from aedenoise import input_pipeline
+from aedenoise.configs import default
+from aedenoise.configs.recipes import dual_autoencoders
 from aedenoise.errors import TrainingDiverged, UserError
 from aedenoise.models import MODELS
-from aedenoise.writers import read_jsonl
-from configs import default
-from configs.recipes import dual_autoencoders
+from aedenoise.runtime import checkpoints, parallel
+from aedenoise.runtime import workdir as workdir_lib
+from aedenoise.runtime.writers import read_jsonl
+from aedenoise.training import step, train, train_state
 from conftest import tiny_config
 
 
@@ -145,7 +146,7 @@ def test_every_model_has_a_config_with_its_own_quick_variant():
   # configs/<model>.py for every registry entry; the MNIST models share one config, whose
   # depth/latent variant chooses the model's arguments.
   for name in MODELS:
-    module = importlib.import_module(f'configs.{name}')
+    module = importlib.import_module(f'aedenoise.configs.{name}')
     quick = module.get_config('quick')
     full = module.get_config(None)
     assert quick.model == full.model == name
@@ -156,7 +157,7 @@ def test_every_model_has_a_config_with_its_own_quick_variant():
     if name in dual_autoencoders.QUICK_STEPS:  # the dual-autoencoder study's recipe
       assert (quick.num_train_steps, quick.batch_size) == (dual_autoencoders.QUICK_STEPS[name], 16)
       assert (full.num_train_steps, full.batch_size) == (45_000, 128)
-  grid = importlib.import_module('configs.mnist_dae').get_config('depth=5,latent=8,quick')
+  grid = importlib.import_module('aedenoise.configs.mnist_dae').get_config('depth=5,latent=8,quick')
   assert dict(grid.model_kwargs) == {'depth': 5, 'latent': 8}
   validation.validate(grid)
 

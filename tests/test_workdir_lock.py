@@ -11,14 +11,16 @@ from unittest import mock
 
 import pytest
 
-from aedenoise import checkpoints, inference, parallel, train, workdir_lock
 from aedenoise.errors import UserError
-from aedenoise.writers import read_jsonl
+from aedenoise.restoration import inference
+from aedenoise.runtime import checkpoints, parallel, workdir_lock
+from aedenoise.runtime.writers import read_jsonl
+from aedenoise.training import train
 from conftest import ROOT, tiny_config
 from fake_gcs import fake_gcs
 
 HOLD = ('import sys, time\n'
-        'from aedenoise import workdir_lock\n'
+        'from aedenoise.runtime import workdir_lock\n'
         'workdir_lock.acquire(sys.argv[1])\n'
         'print("held", flush=True)\n'
         'time.sleep(600)\n')

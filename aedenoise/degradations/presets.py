@@ -9,7 +9,7 @@ from aedenoise.degradations.core import DegradationError
 # seed names the centres (speckle variance 0.02, about 30% impulse pixels) and says it used
 # scikit-image's `random_noise`, whose defaults are Gaussian variance 0.01 and, for 8-bit images,
 # Poisson with 256 levels. Its "Gaussian variance 10" is read on the 0-255 scale of the lower end.
-# The ranges around those centres are this project's choice (the seed's code is not public).
+# The ranges around those centres are this project's choice (the paper's code is not public).
 FACES_MIX = {
     'kind': 'one_of',
     'options': {
@@ -62,7 +62,7 @@ QUALITY_MIX = {'kind': 'one_of', 'options': {
     'brighten': QUALITY_BRIGHTEN}}
 # Super-resolution inputs: 360 -> 180 (deconvolution net) and 360 -> 90 (ResNet), bilinear. The
 # `_nni` variants enlarge back by nearest neighbour: the same size as the target, so any model can
-# train on them, and the "nearest-neighbour interpolation" baseline row of the seed's table.
+# train on them, and the "nearest-neighbour interpolation" baseline row of the paper's table.
 SR_X2 = {'kind': 'downsample', 'factor': 2, 'method': 'bilinear'}
 SR_X4 = {'kind': 'downsample', 'factor': 4, 'method': 'bilinear'}
 SR_X2_NNI = dict(SR_X2, resize_back=True, up_method='nearest')

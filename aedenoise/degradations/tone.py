@@ -1,11 +1,12 @@
 """Brightness changes (the image-quality study's darkened and brightened images). Deterministic: the key is unused.
 
-Both scale the image: darken by (1 - amount), brighten by (1 + amount), so the image-quality study's "proportion
-30-60 %" is amount in (0.3, 0.6). quantize=True follows its uint8 arithmetic, which truncates:
-darken is numpy `floor_divide(p, 100 / level)` and brighten is PIL `ImageEnhance.Brightness`, whose
-blend with black truncates too; both are floor(p * factor) on the 8-bit value p = round(255 x).
-That is exact for factors like 0.5 and 1.5; for others the seed's own float rounding (of 100 / level
-in float64, of level / 100 in float32) can put a product that is an integer one level lower.
+Both scale the image: darken by (1 - amount), brighten by (1 + amount), so the image-quality study's
+"proportion 30-60 %" is amount in (0.3, 0.6). quantize=True follows its uint8 arithmetic, which
+truncates: darken is numpy `floor_divide(p, 100 / level)` and brighten is PIL
+`ImageEnhance.Brightness`, whose blend with black truncates too; both are floor(p * factor) on the
+8-bit value p = round(255 x). That is exact for factors like 0.5 and 1.5; for others the paper's own
+float rounding (of 100 / level in float64, of level / 100 in float32) can put a product that is an
+integer one level lower.
 """
 import jax.numpy as jnp
 

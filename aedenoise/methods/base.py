@@ -1,4 +1,4 @@
-"""What a training method provides to the train step (aedenoise/step.py)."""
+"""What a training method provides to the train step (aedenoise/training/step.py)."""
 from __future__ import annotations
 
 import dataclasses

@@ -13,7 +13,7 @@ PyTorch layers (github.com/Xritsos/Denoising, `source/model_*.py`):
 Every hidden layer is followed by BatchNorm2d (except in Model-A) and ReLU; the last layer is a
 transposed convolution followed by the sigmoid (applied by the trainer: we return its input).
 Layers are named after the author's modules (enc1.., dec1.., batch_enc1..), in the order of the
-author's state dicts, which is what `aedenoise.torch_import` relies on to port 35.pt/37.pt/38.pt.
+author's state dicts, which is what `aedenoise.training.torch_import` relies on to port 35.pt/37.pt/38.pt.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Why a separate module: the PyTorch studies describe layers by torch's (kernel, stride, padding)
 triple, whose meaning differs from Flax's padding argument for transposed convolutions. Writing
 the translation once keeps the model files a plain transcription of the papers' tables, and the
-same translation is what `aedenoise.torch_import` assumes when it ports trained weights.
+same translation is what `aedenoise.training.torch_import` assumes when it ports trained weights.
 
 * `Conv2d(k, s, p)` pads the input by p on every side: explicit pads ((p, p), (p, p)).
 * `ConvTranspose2d(k, s, p)` (output_padding 0) is a correlation of the stride-dilated input padded

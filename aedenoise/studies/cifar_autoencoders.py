@@ -21,11 +21,13 @@ import os
 import jax
 import numpy as np
 
-from aedenoise import build, degradations, inference, parallel
+from aedenoise import build, degradations, policy
+from aedenoise.configs import cifar_model_a, cifar_model_b, cifar_model_b_small, cifar_model_c
 from aedenoise.models import contract
+from aedenoise.restoration import inference
+from aedenoise.runtime import parallel
 from aedenoise.studies import classifier, definition
 from aedenoise.studies.definition import Paper, Run
-from configs import cifar_model_a, cifar_model_b, cifar_model_b_small, cifar_model_c
 
 MIX = 'noise mix'
 HELD_OUT, LOSSLESS = 'held-out JPEG', 'lossless'
@@ -121,7 +123,8 @@ class CifarAutoencoders(definition.Study):
                                                clean[i:i + 500]))
                             for i in range(0, len(clean), 500)])
     loaded = inference.load_model(config, workdir, parallel.create_mesh())
-    restore = jax.jit(lambda x: contract.predict(loaded.model, loaded.variables, x))
+    restore = policy.jit(lambda x: contract.predict(loaded.model, loaded.variables, x),
+                         config.conv_impl)
     restored = np.concatenate([np.asarray(restore(noisy[i:i + 500]))
                                for i in range(0, len(noisy), 500)])
     out = []

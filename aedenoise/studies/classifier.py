@@ -19,10 +19,10 @@ import optax
 from absl import logging
 from flax import serialization
 
-from aedenoise import paths
+from aedenoise.input_pipeline import images as image_io
+from aedenoise.input_pipeline import sources
 from aedenoise.models import contract
-from input_pipeline import images as image_io
-from input_pipeline import sources
+from aedenoise.runtime import paths
 
 PARAMS_FILE, INFO_FILE = 'classifier.msgpack', 'classifier.json'
 

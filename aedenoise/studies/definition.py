@@ -13,9 +13,12 @@ import dataclasses
 import os
 from typing import Any
 
-import input_pipeline
-from aedenoise import evaluate, importing, inference, parallel, paths, reporting, train
+from aedenoise import input_pipeline
 from aedenoise.errors import UserError
+from aedenoise.evaluation import evaluate, reporting
+from aedenoise.restoration import inference
+from aedenoise.runtime import parallel, paths
+from aedenoise.training import importing, train
 
 BUDGETS = ('smoke', 'reduced', 'full')
 SCORES = 'study_scores.json'  # in a run's workdir: its scores, which also mark it finished

@@ -20,11 +20,12 @@ import os
 import numpy as np
 from matplotlib.figure import Figure
 
-from aedenoise import build, paths
+from aedenoise import build
+from aedenoise.configs import default
+from aedenoise.runtime import paths
+from aedenoise.runtime.writers import read_jsonl
 from aedenoise.studies import definition
 from aedenoise.studies.definition import Paper, Run
-from aedenoise.writers import read_jsonl
-from configs import default
 
 MODELS = ('single', 'single_sep', 'dual', 'dual_sep', 'dual_skip', 'dual_skip_sep')
 NOISES = ('gaussian', 'impulse', 'speckle', 'poisson')  # the paper's row order

@@ -16,18 +16,19 @@ config's recipe.
 """
 from __future__ import annotations
 
-import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-import input_pipeline
-from aedenoise import build, degradations, inference, metrics, parallel, policy
+from aedenoise import build, degradations, metrics, policy
+from aedenoise import input_pipeline
+from aedenoise.configs import cifar_pool_ae, cifar_vae, sr_deconv, sr_resnet
 from aedenoise.models import contract
+from aedenoise.restoration import inference
+from aedenoise.runtime import parallel
 from aedenoise.studies import definition
 from aedenoise.studies.definition import Paper, Run
-from configs import cifar_pool_ae, cifar_vae, sr_deconv, sr_resnet
 
 PHOTOS = '360x360 photos'
 NEAREST, DECONV, RESNET = ('nearest (from 90x90)', 'deconvolution net (from 180x180)',
@@ -147,7 +148,7 @@ def _score_super_resolution(run: Run, workdir: str) -> list[dict]:
       out[name] = (psnr, ssim, jnp.mean(jnp.square(error), axis=(1, 2, 3)))
     return out
 
-  scores = jax.jit(policy.traced_with_conv_impl(scores, config.conv_impl))
+  scores = policy.jit(scores, config.conv_impl)
   totals: dict[str, np.ndarray] = {}
   for start in range(0, len(photos), 4):
     for name, values in jax.device_get(scores(photos[start:start + 4])).items():

@@ -21,12 +21,13 @@ import jax
 import numpy as np
 from matplotlib.figure import Figure
 
-from aedenoise import build, paths
+from aedenoise import build
+from aedenoise.configs import mnist_dae as mnist_config
 from aedenoise.models import mnist_dae
+from aedenoise.runtime import paths
+from aedenoise.runtime.writers import read_jsonl
 from aedenoise.studies import definition
 from aedenoise.studies.definition import Paper, Run
-from aedenoise.writers import read_jsonl
-from configs import mnist_dae as mnist_config
 
 # Table 1: the share of the 784 input values the latent keeps, per latent side.
 COMPRESSION = {13: 86.22, 8: 32.65, 5: 12.76}

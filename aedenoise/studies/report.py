@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from aedenoise import paths
+from aedenoise.runtime import paths
 from aedenoise.studies.definition import Study
 
 COLUMNS = ('study', 'model', 'row', 'metric', 'value', 'paper', 'spread', 'runs')

@@ -18,9 +18,9 @@ from __future__ import annotations
 import math
 
 from aedenoise import build
+from aedenoise.configs import sidd_linear_ae as sidd_config
 from aedenoise.studies import definition
 from aedenoise.studies.definition import Paper, Run
-from configs import sidd_linear_ae as sidd_config
 
 
 def psnr_of_mse(mse_255: float) -> float:

@@ -9,6 +9,8 @@ drawn per image in [0, 55] (DnCNN-B). Scores on standard test sets: python -m ae
 """
 import os
 
+from aedenoise.configs import default
+
 DATA = os.path.join('..', 'shared', 'data')
 BLIND = {'kind': 'gaussian', 'sigma': (0.0, 55 / 255), 'clip': False}
 
@@ -35,25 +37,29 @@ QUICK = {'num_train_steps': 300, 'batch_size': 16, 'log_every_steps': 25, 'warmu
          'data.train_split': 'all', 'data.eval_split': 'all', 'data.patches_per_image': 1}
 
 
-def variant(arg: str | None) -> tuple[dict, str]:
-  """Splits 'colour,blind,quick' into this recipe's fields and the variants default.py knows.
+# The variants `variant` takes, as the message naming an unknown one lists them.
+VARIANTS = ('grey', 'colour', 'sigma=S', 'blind', 'method=NAME')
+
+
+def variant(arg) -> tuple[dict, list]:
+  """This recipe's fields for the variants it knows in the config argument (default.parse_variants),
+  and the variants left for default.py.
 
   grey (default) or colour; sigma=S (default 25) or blind; method=supervised (default),
   noise2noise or neighbor2neighbor."""
   fields = {**RECIPE, **GREY, 'degradation': fixed(25)}
   rest = []
-  for part in filter(None, (p.strip() for p in (arg or '').split(','))):
-    key, _, value = part.partition('=')
-    if part == 'grey':
+  for name, value in default.parse_variants(arg):
+    if name == 'grey' and value is None:
       fields.update(GREY)
-    elif part in ('colour', 'color'):
+    elif name in ('colour', 'color') and value is None:
       fields.update(COLOUR)
-    elif part == 'blind':
+    elif name == 'blind' and value is None:
       fields['degradation'] = BLIND
-    elif key == 'sigma':
+    elif name == 'sigma' and value:
       fields['degradation'] = fixed(float(value))
-    elif key == 'method':
+    elif name == 'method' and value:
       fields['method'] = value
     else:
-      rest.append(part)
-  return fields, ','.join(rest)
+      rest.append((name, value))
+  return fields, rest
