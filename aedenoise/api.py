@@ -17,9 +17,11 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 
 from aedenoise import build, degradations, validation
+from aedenoise.configs import default
 from aedenoise.errors import UserError
 from aedenoise.input_pipeline import pixels
 from aedenoise.restoration import channels, inference
@@ -67,14 +69,22 @@ def load(workdir: str, config=None, tile: int = 0, overlap: int = -1,
   `overlap` and `max_memory_mb` as --mode=restore's flags; `channel_mode` 'per_channel' or 'luma'
   for colour images with a grey model."""
   logs.quiet_library_logs()
+  if isinstance(config, dict) and not isinstance(config, ml_collections.ConfigDict):
+    config = default.from_saved(dict(config))  # a config as config.json holds it
   config = config if config is not None else workdir_lib.load_config(workdir)
   if config is None:
     raise UserError(f'{workdir} holds no config.json; pass the model\'s config')
+  if channel_mode not in channels.MODES:
+    raise UserError(f'channel_mode must be one of {", ".join(channels.MODES)}, got '
+                    f'{channel_mode!r}')
+  if max_memory_mb < 0:
+    raise UserError(f'max_memory_mb must be 0 (the default) or more, got {max_memory_mb}')
   validation.validate(config)
+  geometry = inference.checked_geometry(config, build.create_model(config), tile, overlap)
   mesh = parallel.create_mesh()
   loaded = inference.load_model(config, workdir, mesh)
   restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap,
-                                max_memory_mb=max_memory_mb)
+                                geometry=geometry, max_memory_mb=max_memory_mb)
   return Denoiser(restorer, config, loaded.step, channel_mode, str(workdir))
 
 

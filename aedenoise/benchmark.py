@@ -46,11 +46,18 @@ def define_flags() -> None:
 
 def main(argv):
   if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+    command.usage_error(f'unexpected arguments: {" ".join(argv[1:])}')
 
   def run():
     if not FLAGS.output:
       raise UserError('--output is required')
+    paths.check_reachable(FLAGS.output, '--output')
+    if paths.path(FLAGS.output).exists() and not paths.path(FLAGS.output).is_dir():
+      raise UserError(f'--output {FLAGS.output} is a file; the benchmark writes a folder')
+    workdir_lib.check_outside(FLAGS.output, FLAGS.workdir, '--output', 'checkpoints')
+    for flag in ('limit', 'max_memory', 'workers'):
+      if FLAGS[flag].value < 0:
+        raise UserError(f'--{flag} must be 0 or more, got {FLAGS[flag].value}')
     sets = parse_sets(FLAGS.sets)
     sigmas = parse_sigmas(FLAGS.sigma)
     methods = [] if FLAGS.baselines == 'none' else baselines.parse(FLAGS.baselines)
@@ -62,9 +69,15 @@ def main(argv):
                         f'e.g. --config=configs/single.py')
       model = ModelRows(config, FLAGS.workdir, FLAGS.tile, FLAGS.tile_overlap,
                         FLAGS.max_memory)
-    return run_benchmark(sets, sigmas, methods, FLAGS.output, limit=FLAGS.limit,
-                         workers=FLAGS.workers, cache_dir=FLAGS.cache, seed=FLAGS.seed,
-                         model=model)
+    with workdir_lib.RaiseOnSignals('the benchmark'):
+      try:
+        return run_benchmark(sets, sigmas, methods, FLAGS.output, limit=FLAGS.limit,
+                             workers=FLAGS.workers, cache_dir=FLAGS.cache, seed=FLAGS.seed,
+                             model=model)
+      except OSError as e:  # a full disk, a folder that cannot be written
+        raise UserError(f'cannot write {e.filename or FLAGS.output}: {e.strerror or e}; the '
+                        f'baselines computed so far are cached, and the same command reuses '
+                        f'them') from None
   logs.quiet_library_logs()
   command.run_reporting_errors(run)
   print((paths.path(FLAGS.output) / 'benchmark.md').read_text())

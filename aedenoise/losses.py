@@ -18,6 +18,7 @@ The total is the weighted sum of each term's batch mean; every term is logged by
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 
 import dm_pix
@@ -89,6 +90,10 @@ class Objective:
       except ValueError:
         raise LossError(f'loss {text!r}: {match["weight"]!r} is not a number') from None
       name = match['name']
+      if not math.isfinite(weight) or weight < 0:
+        raise LossError(f'loss {text!r}: the weight of {name} is {weight:g}; weights are finite '
+                        f'and not negative (a negative one rewards the error; 0 logs a term '
+                        f'without training on it)')
       if name in RECONSTRUCTION and RECONSTRUCTION[name][1] and activation != 'sigmoid':
         raise LossError(f'loss {name} needs a sigmoid-output model; this one is {activation}')
       terms.append((weight, name))

@@ -21,6 +21,7 @@ from absl import app, flags
 from aedenoise.commands import command
 from aedenoise.errors import UserError
 from aedenoise.runtime import logs, paths
+from aedenoise.runtime import workdir as workdir_lib
 from aedenoise.studies import STUDIES, definition
 from aedenoise.studies.runner import get_study, run_study
 
@@ -53,10 +54,12 @@ def main(argv):
     study = get_study(argv[1])
     if not FLAGS.workdir:
       raise UserError('--workdir is required')
+    paths.check_reachable(FLAGS.workdir, '--workdir')
     logs.quiet_library_logs()
     if FLAGS.compilation_cache:
       command.use_compilation_cache(FLAGS.compilation_cache)
-    rows = run_study(study, FLAGS.workdir, FLAGS.budget, FLAGS.data_dir)
+    with workdir_lib.RaiseOnSignals(f'the study {study.name}'):  # scoring: one line, 128 + N
+      rows = run_study(study, FLAGS.workdir, FLAGS.budget, FLAGS.data_dir)
     print((paths.path(FLAGS.workdir) / 'study.md').read_text())
     return rows
   command.run_reporting_errors(run)

@@ -16,6 +16,7 @@ from aedenoise import augment, build, degradations, losses, methods, optim, poli
 from aedenoise.errors import UserError, first_line
 from aedenoise.input_pipeline import folders, preprocess, sources
 from aedenoise.models import contract
+from aedenoise.runtime import parallel
 
 
 def _is_int(v) -> bool:
@@ -158,6 +159,14 @@ def _relations(config) -> list[str]:
   if 2 * border >= min(data.image_size):
     out.append(f'eval.crop_border = {border}: must leave pixels of the {tuple(data.image_size)} '
                f'images (at most {(min(data.image_size) - 1) // 2})')
+  for what, batch, size in (('batch_size', config.batch_size, data.image_size),
+                            ('eval.batch_size', config.eval.batch_size,
+                             data.eval_image_size or data.image_size)):
+    needed = int(batch) * int(size[0]) * int(size[1]) * int(data.channels) * 4
+    if needed > parallel.physical_memory() // 2:
+      out.append(f'{what} = {batch} of {size[0]}x{size[1]} images: one batch of floats is '
+                 f'{needed / 2**30:.1f} GiB, more than half this machine\'s memory; use smaller '
+                 f'images or batches')
   for role in ('train', 'eval'):
     spec, split = data[role], data[f'{role}_split']
     if not sources.kind_of(spec).splittable and split != 'all':

@@ -12,6 +12,7 @@ import ml_collections
 from ml_collections import config_dict
 
 from aedenoise.degradations import presets
+from aedenoise.models import mnist_dae
 
 
 def get_config(arg=None, model: str = 'dual_skip', recipe: dict | None = None,
@@ -161,7 +162,11 @@ WHOLE_VALUES = ('model_kwargs', 'degradation', 'eval.degradation')
 
 def from_saved(saved: dict) -> ml_collections.ConfigDict:
   """A run's saved config (its config.json) over today's defaults: every field a later version
-  added takes its default, so code reads each field without a default of its own."""
+  added takes its default, so code reads each field without a default of its own; an MNIST model
+  saved under its own name ('mnist_dae_d5_l8') is today's 'mnist_dae' with its arguments."""
+  saved = dict(saved)
+  if saved.get('model') in mnist_dae.LEGACY_NAMES:
+    saved['model'], saved['model_kwargs'] = 'mnist_dae', mnist_dae.LEGACY_NAMES[saved['model']]
   config = get_config()
   whole = {}
   for dotted in WHOLE_VALUES:

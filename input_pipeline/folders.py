@@ -50,7 +50,7 @@ class FolderSource:
     self.ignored: list[str] = []  # files under root not named as images
     if files is None:
       listing = image_io.scan_folder(root)
-      files, self.ignored = listing.images, listing.ignored
+      files, self.ignored = listing.images, listing.ignored + listing.special  # never opened
     self.files = files
     self.name = os.path.basename(os.path.normpath(root)) or 'folder'
     self.skipped: dict[str, str] = {}

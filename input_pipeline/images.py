@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import io
 import os
+import stat
 import warnings
 
 import numpy as np
@@ -40,6 +41,8 @@ def _readable_extensions() -> tuple[str, ...]:
 IMAGE_EXTENSIONS = _readable_extensions()
 # PIL modes of single-channel images (grey, of any bit depth, with or without alpha).
 GREY_MODES = ('1', 'L', 'LA', 'I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F')
+# PIL modes that carry an alpha channel.
+ALPHA_MODES = ('RGBA', 'RGBa', 'LA', 'La', 'PA')
 # Grey modes of more than 8 bits, which `read_float` keeps at full precision.
 DEEP_GREY_MODES = ('I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F')
 
@@ -60,16 +63,29 @@ Image.MAX_IMAGE_PIXELS = None
 
 @dataclasses.dataclass
 class Listing:
-  """The files under a folder: `images` by their extension, and the `ignored` others (hidden files
-  left out of both), as sorted paths relative to the folder."""
+  """The files under a folder: `images` by their extension, the `ignored` others, and the
+  `special` entries that are no regular files (FIFOs, sockets, devices: opening one may wait
+  forever), as sorted paths relative to the folder; hidden files are in none."""
   images: list[str]
   ignored: list[str]
+  special: list[str] = dataclasses.field(default_factory=list)
+
+
+def is_special(path: str) -> bool:
+  """Whether `path` (links followed) exists and is no regular file or folder: a FIFO, a socket or
+  a device, which no reader may open (a FIFO blocks until someone writes to it)."""
+  try:
+    mode = os.stat(path).st_mode
+  except OSError:  # missing or a broken link: the reader reports it
+    return False
+  return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def scan_folder(root: str) -> Listing:
   """The files under `root` (recursive, following symlinked folders but never one already
-  visited, so a link loop ends), split into images and others."""
-  images, ignored = [], []
+  visited, so a link loop ends), split into images, others and special files; the one input
+  check every folder reader goes through before any file is opened."""
+  images, ignored, special = [], [], []
   seen = set()
   for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
     real = os.path.realpath(dirpath)
@@ -81,8 +97,11 @@ def scan_folder(root: str) -> Listing:
     for name in filenames:
       if not name.startswith('.'):
         rel = os.path.relpath(os.path.join(dirpath, name), root)
-        (images if name.lower().endswith(IMAGE_EXTENSIONS) else ignored).append(rel)
-  return Listing(sorted(images), sorted(ignored))
+        if is_special(os.path.join(dirpath, name)):
+          special.append(rel)
+        else:
+          (images if name.lower().endswith(IMAGE_EXTENSIONS) else ignored).append(rel)
+  return Listing(sorted(images), sorted(ignored), sorted(special))
 
 
 def list_images(root: str) -> list[str]:
@@ -99,10 +118,14 @@ def first_few(items, limit: int = 3) -> str:
 
 def ignored_note(listing: Listing, root: str) -> str | None:
   """One line about the files under `root` that were not read as images, or None."""
-  if not listing.ignored:
-    return None
-  return (f'ignored {len(listing.ignored)} file(s) under {root} whose names are not of an image '
-          f'format Pillow reads: {first_few(listing.ignored)}')
+  parts = []
+  if listing.ignored:
+    parts.append(f'ignored {len(listing.ignored)} file(s) under {root} whose names are not of an '
+                 f'image format Pillow reads: {first_few(listing.ignored)}')
+  if listing.special:
+    parts.append(f'ignored {len(listing.special)} file(s) under {root} that are no regular files '
+                 f'(FIFOs, sockets, devices): {first_few(listing.special)}')
+  return '; '.join(parts) or None
 
 
 def _to_8bit(img: Image.Image) -> Image.Image:
@@ -114,10 +137,9 @@ def _to_8bit(img: Image.Image) -> Image.Image:
     arr = np.asarray(img, np.int64)
     scale = 65535.0 if arr.max() > 255 else 255.0
     return Image.fromarray((np.clip(arr, 0, scale) / scale * 255.0 + 0.5).astype(np.uint8), 'L')
-  if img.mode == 'F':
-    arr = np.asarray(img, np.float32)
-    arr = arr / 255.0 if arr.max() > 1.0 else arr
-    return Image.fromarray((np.clip(arr, 0, 1) * 255.0 + 0.5).astype(np.uint8), 'L')
+  if img.mode == 'F':  # [0, 1] by the type (as read_float reads it)
+    arr = np.clip(np.asarray(img, np.float32), 0, 1)
+    return Image.fromarray((arr * 255.0 + 0.5).astype(np.uint8), 'L')
   return img
 
 
@@ -184,6 +206,7 @@ class Header:
   frames: int
   deep_grey: bool  # more than 8 bits of grey: `read_float` keeps them all
   narrowed: bool   # more than 8 bits per sample that Pillow decodes at 8 (colour, grey + alpha)
+  alpha: bool = False  # transparency (an alpha channel, or a transparent palette entry or colour)
 
 
 def read_header(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header:
@@ -195,7 +218,8 @@ def read_header(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header:
     if img.getexif().get(0x0112) in (5, 6, 7, 8):  # EXIF orientations that turn the image
       w, h = h, w
     return Header(w, h, int(getattr(img, 'n_frames', 1)), img.mode in DEEP_GREY_MODES,
-                  wide and img.mode not in DEEP_GREY_MODES)
+                  wide and img.mode not in DEEP_GREY_MODES,
+                  img.mode in ALPHA_MODES or 'transparency' in img.info)
 
 
 def read_float(path: str, channels: int, max_pixels: int = DEFAULT_MAX_PIXELS
@@ -215,10 +239,9 @@ def read_float(path: str, channels: int, max_pixels: int = DEFAULT_MAX_PIXELS
 
 def _deep_grey(img: Image.Image) -> np.ndarray | None:
   """A grey image of more than 8 bits as float32 in [0, 1] (None when its values fit in 8 bits):
-  integers over 16 bits (value/65535, as `_to_8bit` maps them), floats over [0, 1] or [0, 255]."""
-  if img.mode == 'F':
-    arr = np.asarray(img, np.float32)
-    return np.clip(arr / 255.0 if arr.max() > 1.0 else arr, 0.0, 1.0)
+  integers over 16 bits (value/65535, as `_to_8bit` maps them), floats in [0, 1] (clipped)."""
+  if img.mode == 'F':  # floats are [0, 1] by their type, whatever one pixel holds
+    return np.clip(np.asarray(img, np.float32), 0.0, 1.0)
   arr = np.asarray(img, np.int64 if img.mode == 'I' else np.uint16)
   if img.mode == 'I' and arr.max() <= 255:
     return None

@@ -50,7 +50,7 @@ def test_model_rows_on_whole_images(tmp_path):
 
 @pytest.mark.parametrize('sets,sigma,match', [
     ('bsd68', '25', 'not NAME=DIR'), ('x=/no/such/dir', '25', 'not a folder'),
-    (None, '25', 'required'), ('x=/tmp', '0,abc', 'positive integers')])
+    (None, '25', 'required'), ('x=/tmp', '0,abc', 'integers from 1 to 255')])
 def test_bad_flags_are_user_errors(sets, sigma, match):
   with pytest.raises(UserError, match=match):
     benchmark.parse_sets(sets)

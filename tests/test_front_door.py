@@ -25,13 +25,23 @@ def test_help_lists_every_config_with_its_variants():
   assert result.returncode == 0, result.stderr
   text = result.stdout + result.stderr
   configs = [f[:-3] for f in os.listdir(os.path.join(ROOT, 'configs'))
-             if f.endswith('.py') and f not in ('__init__.py', 'default.py')]
+             if f.endswith('.py') and f not in command.NOT_MODELS]
   for name in configs:
     assert f'\n  {name} ' in text, name
   assert 'grey (default) or colour' in text and 'depth=D,latent=L' in text
   assert 'method=noise2noise' in text and 'aedenoise --readme' in text
   for name, summary, variants in command.config_catalogue():  # every config states its variants
     assert summary and 'quick' in variants, name
+
+
+def test_a_workdirs_config_json_is_a_config(tmp_path):
+  workdir = os.path.join(ROOT, 'pretrained', 'faces_dual_skip')
+  result = main_py('--mode=summary', f'--config={workdir}/config.json', '--config.ema_decay=0.5')
+  assert result.returncode == 0, result.stderr
+  assert result.stdout.strip().splitlines()[-1] == 'trainable parameters: 91488'
+  (tmp_path / 'config.json').write_text('[]')
+  _assert_one_line_error(main_py('--mode=summary', f'--config={tmp_path}/config.json'),
+                         'not a run\'s config')
 
 
 def test_readme_is_printed_for_pip_users_too():

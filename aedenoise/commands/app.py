@@ -92,7 +92,7 @@ def readme() -> str:
 def main(argv):
   """Runs one mode (--mode) with the parsed flags."""
   if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+    command.usage_error(f'unexpected arguments: {" ".join(argv[1:])}')
   if FLAGS.readme:
     print(readme() or 'error: no README found in this installation', end='')
     return

@@ -9,7 +9,7 @@ from aedenoise.cpu import launch
 from aedenoise.errors import UserError
 from aedenoise.evaluation import evaluate_checkpoint, scoring
 from aedenoise.restoration import degrade_files, export, package, restore
-from aedenoise.runtime import logs, parallel
+from aedenoise.runtime import logs, parallel, paths
 from aedenoise.runtime import workdir as workdir_lib
 from aedenoise.training import importing, train
 
@@ -71,6 +71,8 @@ def run(mode: str, config, flags) -> None:
 
 
 def _run(mode: str, config, flags) -> None:
+  for flag in ('workdir', 'output'):
+    paths.check_reachable(getattr(flags, flag, None), f'--{flag}')
   if mode == 'degrade':
     _require(flags, 'input', 'output')
     degrade_files.run(flags, config)

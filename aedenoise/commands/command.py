@@ -40,6 +40,13 @@ def print_error(e: BaseException) -> None:
     print(f'error: {line}', file=sys.stderr)
 
 
+def usage_error(message: str) -> None:
+  """A command line that cannot mean anything: one `error:` line and exit status 2, as for every
+  other mistake in what was asked (absl's UsageError prints its usage text and exits with 1)."""
+  print_error(UserError(message))
+  sys.exit(2)
+
+
 def run_reporting_errors(fn: Callable[[], object]) -> object:
   """Calls `fn`; a UserError (anything the user asked for that cannot work) is printed as one
   line per problem and exits with its status (2, or 128 + a signal for a stopped training);
@@ -71,16 +78,21 @@ def missing_package(e: ImportError) -> str:
 
 HELP_FLAGS = ('--help', '-h', '-?', '--helpshort', '--helpfull', '--helpxml')
 CONFIGS = os.path.dirname(os.path.abspath(configs.__file__))
+# Files in configs/ that configure no model of their own: the defaults, a saved config.json.
+NOT_MODELS = ('__init__.py', 'default.py', 'saved.py')
 
 
 def config_path(value: str) -> str:
   """`--config`'s value with its file found: as given, else among this project's configs by
-  name ('dual_skip', 'configs/dual_skip.py', from any folder); UserError naming the closest."""
+  name ('dual_skip', 'configs/dual_skip.py', from any folder); a workdir's config.json through
+  configs/saved.py; UserError naming the closest."""
+  if value.endswith('.json') and os.path.isfile(value):  # a workdir's config.json
+    return os.path.join(CONFIGS, 'saved.py') + ':' + os.path.abspath(value)
   path, colon, variant = value.partition(':')
   if os.path.isfile(path):
     return value
   name = os.path.splitext(os.path.basename(path))[0]
-  known = sorted(f[:-3] for f in os.listdir(CONFIGS) if f.endswith('.py') and f != '__init__.py')
+  known = sorted(f[:-3] for f in os.listdir(CONFIGS) if f.endswith('.py') and f not in NOT_MODELS)
   if name in known:
     return os.path.join(CONFIGS, f'{name}.py') + colon + variant
   close = difflib.get_close_matches(name, known, n=3)
@@ -93,7 +105,7 @@ def config_catalogue() -> list[tuple[str, str, str]]:
   paragraph that starts with 'Variants' (read without importing the configs)."""
   out = []
   for name in sorted(f[:-3] for f in os.listdir(CONFIGS)
-                     if f.endswith('.py') and f not in ('__init__.py', 'default.py')):
+                     if f.endswith('.py') and f not in NOT_MODELS):
     with open(os.path.join(CONFIGS, f'{name}.py'), encoding='utf-8') as f:
       doc = ast.get_docstring(ast.parse(f.read())) or ''
     paragraphs = [' '.join(p.split()) for p in doc.split('\n\n') if p.strip()]

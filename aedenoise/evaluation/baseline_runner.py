@@ -48,9 +48,13 @@ class Result:
   cached: bool
 
 
-def _load(path) -> np.ndarray:
+def _load(path, shape=None) -> np.ndarray:
+  """A cached result; ValueError if it is not one of `shape` (another file under that name)."""
   with path.open('rb') as f:
-    return np.load(f).astype(np.float32) / 65535.0
+    image = np.load(f, allow_pickle=False)
+  if image.dtype != np.uint16 or (shape is not None and image.shape != tuple(shape)):
+    raise ValueError(f'{path} holds a {image.dtype} array of shape {image.shape}')
+  return image.astype(np.float32) / 65535.0
 
 
 def _save(path, image: np.ndarray) -> None:
@@ -66,9 +70,9 @@ def _run(job: Job, cache_dir: str) -> Result:
   path = paths.path(cache_dir) / job.method / (_key(job, sigma) + '.npy')
   if path.exists():
     try:
-      return Result(_load(path), time.perf_counter() - start, True)
-    except (OSError, ValueError):
-      pass  # a cache file cut short by a killed run: compute it again
+      return Result(_load(path, job.noisy.shape), time.perf_counter() - start, True)
+    except (OSError, ValueError, EOFError):
+      pass  # a cache file cut short by a killed run, or not a result: compute it again
   out = baselines.denoise(job.method, job.noisy, sigma)
   _save(path, out)
   return Result(_load(path), time.perf_counter() - start, False)

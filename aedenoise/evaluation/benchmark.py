@@ -29,6 +29,8 @@ from aedenoise.runtime import parallel, paths, progress
 from aedenoise.runtime import workdir as workdir_lib
 
 NOISY = benchmark_report.NOISY
+# Beyond this the noise swamps every image: the scale's whole range.
+MAX_SIGMA = 255
 
 
 def parse_sets(text: str | None) -> list[tuple[str, str]]:
@@ -43,6 +45,9 @@ def parse_sets(text: str | None) -> list[tuple[str, str]]:
       problems.append(f'--sets: {path.strip()} is not a folder')
     else:
       pairs.append((name.strip(), path.strip()))
+  names = [n for n, _ in pairs]
+  problems += [f'--sets names {n} twice; each set needs its own name'
+               for n in sorted({n for n in names if names.count(n) > 1})]
   if not pairs and not problems:
     problems.append('--sets is required, e.g. --sets=bsd68=../shared/data/bsd68')
   if problems:
@@ -55,8 +60,9 @@ def parse_sigmas(text: str) -> list[int]:
     sigmas = [int(s) for s in text.split(',') if s.strip()]
   except ValueError:
     sigmas = []
-  if not sigmas or any(s <= 0 for s in sigmas):
-    raise UserError(f'--sigma must be positive integers on the 0-255 scale, e.g. 15,25,50; got {text!r}')
+  if not sigmas or any(not 0 < s <= MAX_SIGMA for s in sigmas):
+    raise UserError(f'--sigma must be integers from 1 to {MAX_SIGMA} on the 0-255 scale, e.g. '
+                    f'15,25,50; got {text!r}')
   return sigmas
 
 
@@ -72,6 +78,8 @@ def run_benchmark(sets: list[tuple[str, str]], sigmas: list[int], methods: list[
     if t.skipped:
       print(f'skipped {len(t.skipped)} unreadable file(s) of {t.name}: '
             f'{image_io.first_few(t.skipped)}', file=sys.stderr)
+    for note in t.notes():
+      print(f'note: {note}', file=sys.stderr)
   empty = [t.name for t in tests if not t.clean]
   if empty:
     raise UserError(f'no readable images in set(s) {", ".join(empty)}')

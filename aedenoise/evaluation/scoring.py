@@ -75,5 +75,11 @@ def score_folders(input_dir: str, reference_dir: str, conv: metrics.Convention) 
   print(line)
   result = {'psnr': psnr, 'ssim': ssim, 'images': len(rows), 'skipped': len(skipped),
             'grey_with_colour': len(mixed)}
-  print(json.dumps(result))
+  identical = sum(1 for r in rows if not np.isfinite(r[1]))
+  if identical:  # strict JSON has no Infinity: the mean is written as null, and said why
+    print(f'note: {identical} image(s) equal their reference exactly (infinite PSNR); the mean '
+          f'PSNR is infinite and written as null', file=sys.stderr)
+  printed = {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+             for k, v in result.items()}
+  print(json.dumps(printed, allow_nan=False))
   return result

@@ -26,6 +26,15 @@ class TestSet:
   names: list[str]       # relative paths of the readable images
   clean: list            # uint8 (H, W, C) arrays
   skipped: list[str]     # 'path: reason' of unreadable files
+  converted: list[str] = dataclasses.field(default_factory=list)  # files of other channels
+
+  def notes(self) -> list[str]:
+    """Lines for the user about what was done to the set's files."""
+    if not self.converted:
+      return []
+    kind = 'grey' if self.clean and self.clean[0].shape[-1] == 1 else 'colour'
+    return [f'{self.name}: {len(self.converted)} image(s) of other channels than the set\'s were '
+            f'scored in {kind} like the rest: {image_io.first_few(self.converted)}']
 
 
 def set_channels(name: str, root: str, first: str) -> int:
@@ -49,6 +58,8 @@ def load_set(name: str, root: str, limit: int = 0, channels: int = 0) -> TestSet
     try:
       test.clean.append(image_io.read_image(os.path.join(root, rel), channels))
       test.names.append(rel)
+      if image_io.file_channels(os.path.join(root, rel)) != channels:
+        test.converted.append(rel)
     except image_io.ImageReadError as e:
       test.skipped.append(str(e))
   return test

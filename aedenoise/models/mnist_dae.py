@@ -23,6 +23,8 @@ KERNELS = {
     (5, 13): (4, 4, 4, 4, 4), (5, 8): (5, 5, 5, 5, 5), (5, 5): (6, 6, 6, 5, 5),
 }
 DEPTHS, LATENTS = (1, 3, 5), (13, 8, 5)
+# Each model's name before its arguments came from config.model_kwargs (older workdirs).
+LEGACY_NAMES = {f'mnist_dae_d{d}_l{l}': {'depth': d, 'latent': l} for d, l in KERNELS}
 
 
 class MnistDenoisingAutoEncoder(nn.Module):

@@ -170,6 +170,7 @@ def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
     raise Interrupted(f'{e}: {written} of {len(plan.pending)} images were degraded into '
                       f'{output_dir} (each whole)', e.signum) from None
   if not written and skipped:
+    plan.undo()
     raise UserError(f'none of the {len(skipped)} images under {input_dir} could be read: '
                     f'{image_io.first_few(skipped)}')
   how = f' with {label} (seed {seed})' if label else ''

@@ -124,18 +124,34 @@ def config_hash(config) -> str:
   return hashlib.sha256(workdir_lib.config_json(config).encode()).hexdigest()
 
 
-def check_output(output: str) -> None:
-  """UserError if `output` (or `output`.json) is a folder, before anything is loaded."""
+def _is_export(path) -> bool:
+  """Whether `path` (a model file or its .json) is what an export wrote: its contract says so."""
+  contract_file = paths.path(str(path).removesuffix('.json') + '.json')
+  try:
+    return json.loads(contract_file.read_text()).get('format') == FORMAT
+  except (OSError, ValueError, AttributeError):
+    return False
+
+
+def check_output(output: str, workdir: str | None = None) -> None:
+  """UserError, before anything is loaded, if `output` (or `output`.json) is a folder, lies inside
+  the workdir export reads (its config or a checkpoint could be written over), or is a file that
+  an earlier export did not write."""
   for target in (output, output + '.json'):
     if paths.path(target).is_dir():
       raise UserError(f'--output {target} is a folder; export writes a file, e.g. '
                       f'{os.path.join(target, "model.jax")}')
+  workdir_lib.check_outside(output, workdir, '--output')
+  for target in (output, output + '.json'):
+    if paths.path(target).exists() and not _is_export(target):
+      raise UserError(f'--output {target} exists and is not an exported model; export replaces '
+                      f'only its own files (remove it, or name another)')
 
 
 def export_workdir(config, workdir: str, output: str, platforms=PLATFORMS) -> dict:
   """Writes `output` (the serialised export of `workdir`'s newest checkpoint) and `output`.json;
   returns what the JSON holds."""
-  check_output(output)
+  check_output(output, workdir)
   if not paths.path(workdir).is_dir():  # loading would leave an empty checkpoints folder behind
     raise UserError(f'--workdir {workdir} does not exist; train first')
   validation.validate(config)

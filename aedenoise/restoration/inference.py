@@ -91,7 +91,11 @@ def tiles_within(apply, conv_impl: str, variables, tile: tuple[int, int], channe
                     v.size * v.dtype.itemsize for v in jax.tree.leaves(variables)))
   except (AttributeError, NotImplementedError, TypeError):  # no memory analysis on this backend
     return 1 << 30
+  if per_tile > parallel.physical_memory():
+    raise UserError(f'one {tile[0]}x{tile[1]} tile needs about {per_tile / 2**30:.1f} GiB, more '
+                    f'than this machine has; use a smaller --tile')
   return max(1, int(budget_mb * 2**20 // max(per_tile, 1)))
+
 
 
 class Restorer:

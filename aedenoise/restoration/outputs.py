@@ -174,7 +174,8 @@ def _single_file(input_file: str, output: str):
 
 
 def plan(input_dir: str, output_dir: str, *, out_size: Callable[[image_io.Header], tuple],
-         out_channels: int, overwrite: bool = False) -> Plan:
+         out_channels: int, overwrite: bool = False,
+         max_pixels: int = image_io.DEFAULT_MAX_PIXELS) -> Plan:
   """Everything about the outputs that can be known before the work: see the module docstring.
   `input_dir` may be one image file, written into the folder `output_dir` or, where that names a
   .png file, as that file; the plan's folders are then the file's. `out_size(header)` is the
@@ -182,6 +183,9 @@ def plan(input_dir: str, output_dir: str, *, out_size: Callable[[image_io.Header
   paths.check_local_input(input_dir, '--input')
   if os.path.isfile(input_dir):
     input_dir, output_dir, listing, targets = _single_file(input_dir, output_dir)
+  elif os.path.exists(input_dir) and not os.path.isdir(input_dir):
+    raise UserError(f'--input {input_dir} is neither a regular file nor a folder (a FIFO, a '
+                    f'socket or a device is never read)')
   elif not os.path.isdir(input_dir):
     raise UserError(f'--input {input_dir} does not exist (an image file or a folder of them)')
   else:
@@ -195,10 +199,16 @@ def plan(input_dir: str, output_dir: str, *, out_size: Callable[[image_io.Header
   items, skipped = [], []
   for rel in listing.images:
     try:
-      items.append(Item(rel, targets[rel], image_io.read_header(os.path.join(input_dir, rel))))
+      items.append(Item(rel, targets[rel], image_io.read_header(os.path.join(input_dir, rel),
+                                                                max_pixels)))
     except image_io.ImageReadError as e:
       skipped.append(str(e))
   notes = [n for n in [image_io.ignored_note(listing, input_dir)] if n]
+  transparent = [i.name for i in items if i.header.alpha]
+  if transparent:
+    notes.append(f'{len(transparent)} input(s) with transparency, which the outputs do not keep '
+                 f'(they are opaque; transparent areas come out as their stored colour, often '
+                 f'black): {image_io.first_few(transparent)}')
   animated = [i.name for i in items if i.header.frames > 1]
   if animated:
     notes.append(f'{len(animated)} animated input(s), of which the first frame was used: '

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 
 from aedenoise import validation
 from aedenoise.errors import UserError
@@ -18,24 +19,59 @@ from aedenoise.runtime import workdir as workdir_lib
 
 
 def package(config, workdir: str, output: str) -> dict:
-  """Writes DIR/config.json and DIR/checkpoints/<step>; returns the checkpoint's description."""
+  """Writes DIR/config.json and DIR/checkpoints/<step>; returns the checkpoint's description.
+  A local DIR is written as a temporary folder beside it and renamed into place whole, so two
+  runs into one DIR cannot mix their files and a failure leaves nothing half-written."""
   validation.validate(config)
+  workdir_lib.check_outside(output, workdir, '--output')
   if (paths.path(output) / 'checkpoints').exists():
     raise UserError(f'{output} already holds checkpoints; package into a new --output')
   loaded = inference.load_model(config, workdir, parallel.create_mesh())
   workdir_lib.check_writable(output, '--output')
   shipped = copy.deepcopy(config)
   shipped.ema_decay = 0.0  # the packaged parameters are the EMA already
-  workdir_lib.save_config(shipped, output, loaded.step)
   meta = checkpoints.describe(config.model, loaded.variables,
                               hyperparameters=contract.hyperparameters(loaded.model))
   meta['packaged_from'] = {'workdir': os.path.abspath(workdir) if paths.is_local(workdir)
                                       else workdir, 'step': loaded.step}
-  checkpointer = checkpoints.Checkpointer(output, keep=1, async_save=False)
+  local = paths.is_local(output)
+  target = _temporary(output) if local else output
   try:
-    checkpointer.save_inference(loaded.step, loaded.variables, meta)
+    workdir_lib.save_config(shipped, target, loaded.step)
+    checkpointer = checkpoints.Checkpointer(target, keep=1, async_save=False)
+    try:
+      checkpointer.save_inference(loaded.step, loaded.variables, meta)
+    finally:
+      checkpointer.close()
+    if local:
+      _move_into_place(target, output)
+  except OSError as e:
+    raise UserError(f'cannot write {e.filename or output}: {e.strerror or e}; nothing was '
+                    f'packaged into {output}') from None
   finally:
-    checkpointer.close()
+    if local and os.path.exists(target):
+      shutil.rmtree(target, ignore_errors=True)
   print(f"packaged {config.model} at step {loaded.step} ({meta['trainable_parameters']:,} "
         f"parameters) into {output}")
   return meta
+
+
+def _temporary(output: str) -> str:
+  """A new hidden folder beside `output`, named for this process."""
+  parent, name = os.path.split(os.path.abspath(output))
+  path = os.path.join(parent, f'.{name}.{os.getpid()}.package-tmp')
+  shutil.rmtree(path, ignore_errors=True)  # a killed run of this pid's predecessor
+  os.makedirs(path)
+  return path
+
+
+def _move_into_place(folder: str, output: str) -> None:
+  """Renames `folder` to `output` (an empty folder there is replaced: rename(2) does so, and
+  refuses a full one); UserError when another run filled `output` first."""
+  try:
+    os.rename(folder, output)
+  except OSError:
+    if os.path.isdir(output) and os.listdir(output):
+      raise UserError(f'{output} was filled by another run while this one packaged; nothing '
+                      f'of this run was written there') from None
+    raise

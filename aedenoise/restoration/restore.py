@@ -52,14 +52,15 @@ def check_degradation(config, geometry: tiling.Geometry, spec, name: str) -> Non
                   f'its outputs would be {dw * s}x{dh * s}, not the input\'s {w}x{h}; {fix}')
 
 
-def _read(input_dir: str, items, spec, seed: int, skipped: list, bits: outputs.Bits):
+def _read(input_dir: str, items, spec, seed: int, skipped: list, bits: outputs.Bits,
+          max_pixels: int):
   """((item, bits), float image with the file's own channels) for every readable input; others
   appended to `skipped`."""
   for item in items:
     path = os.path.join(input_dir, item.name)
     try:
       channels = image_io.file_channels(path)
-      image, depth = image_io.read_float(path, channels)
+      image, depth = image_io.read_float(path, channels, max_pixels)
     except image_io.ImageReadError as e:
       skipped.append(str(e))
       continue
@@ -79,6 +80,7 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
   (aedenoise/restoration/channels.py), a colour model a grey one through three equal channels; the
   summary says how many were. `max_memory_mb` bounds the tiles restored at once (0: the default)."""
   validation.validate(config)
+  workdir_lib.check_outside(output_dir, workdir, '--output', 'checkpoints')
   channels = int(config.data.channels)
   geometry = inference.checked_geometry(config, build.create_model(config), tile, overlap)
   if spec is not None:
@@ -92,11 +94,16 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
   if channel_mode not in channels_lib.MODES:
     raise UserError(f'--channel_mode={channel_mode}: must be one of '
                     f'{", ".join(channels_lib.MODES)}')
+  max_pixels = int(config.data.max_pixels)
   plan = outputs.plan(input_dir, output_dir, out_size=out_size, out_channels=3,
-                      overwrite=overwrite)
+                      overwrite=overwrite, max_pixels=max_pixels)
   skipped, bits, written = list(plan.skipped), outputs.Bits(), 0
   (th, tw), used_overlap = geometry.tile(tile, overlap)
   details = f' (tiles {th}x{tw}, overlap {used_overlap})'
+  if not plan.pending and not plan.kept:  # every header failed to read
+    plan.undo()
+    raise UserError(f'none of the {len(skipped)} images under {input_dir} could be read: '
+                    f'{image_io.first_few(skipped)}')
   if not plan.pending:  # every output is there already: nothing to load the model for
     line = outputs.report('restored', output_dir, plan, 0, skipped, bits, details=details)
     return {'written': 0, 'adapted': {}, 'kept': len(plan.kept), 'skipped': skipped,
@@ -104,11 +111,11 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
   mesh = parallel.create_mesh()
   try:
     loaded = inference.load_model(config, workdir, mesh)
+    restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap,
+                                  geometry=geometry, max_memory_mb=max_memory_mb)
   except BaseException:
     plan.undo()
     raise
-  restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap,
-                                geometry=geometry, max_memory_mb=max_memory_mb)
   adapted: dict[str, int] = {}  # what was done to images of other channels than the model's
 
   def counted(read):
@@ -117,9 +124,8 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
       if how:
         adapted[how] = adapted.get(how, 0) + 1
       yield key, image
-  items = channels_lib.adapt_iter(
-      restorer.restore_iter, counted(_read(plan.input_dir, plan.pending, spec, seed, skipped, bits)),
-      channels, channel_mode)
+  read = _read(plan.input_dir, plan.pending, spec, seed, skipped, bits, max_pixels)
+  items = channels_lib.adapt_iter(restorer.restore_iter, counted(read), channels, channel_mode)
   try:
     with progress.Progress(len(plan.pending), 'restore') as bar:
       for (item, depth), out in items:
@@ -131,6 +137,10 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
     raise Interrupted(f'{e}: {written} of {len(plan.pending)} images were restored into '
                       f'{output_dir} (each whole); the same command finishes the rest',
                       e.signum) from None
+  if not written and not plan.kept and skipped:
+    plan.undo()  # nothing was restored: the output folder this run made goes too
+    raise UserError(f'none of the {len(skipped)} images under {input_dir} could be read: '
+                    f'{image_io.first_few(skipped)}')
   details += ''.join(f'; {n} {how}' for how, n in adapted.items())
   line = outputs.report('restored', output_dir, plan, written, skipped, bits, details=details)
   return {'written': written, 'adapted': adapted, 'kept': len(plan.kept), 'skipped': skipped,
@@ -138,6 +148,9 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
 
 
 def run(flags, config) -> None:
+  if int(flags.max_memory) < 0:
+    raise UserError(f'--max_memory must be 0 (the default, {inference.DEFAULT_MAX_MEMORY_MB} MB) '
+                    f'or more, got {flags.max_memory}')
   spec = None
   if flags.degradation or flags.degradation_args:
     spec = degrade_files.make_spec(flags.degradation, flags.degradation_args, config)

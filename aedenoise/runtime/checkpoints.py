@@ -23,6 +23,7 @@ move or delete a step that a running training is writing or deleting.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 
@@ -199,14 +200,28 @@ class Checkpointer:
                  meta=ocp.args.JsonSave(meta))
     if data is not None:
       items['data'] = grain.checkpoint.CheckpointSave(_IteratorState(data))
-    self._manager.save(step, args=ocp.args.Composite(**items))
+    with self._saving(step):
+      self._manager.save(step, args=ocp.args.Composite(**items))
+
+  @contextlib.contextmanager
+  def _saving(self, step: int | None = None):
+    """An OSError of a save (a full disk, a folder gone) as one line: the checkpoints saved before
+    it stay good, and the newest of them is where the same command resumes."""
+    try:
+      yield
+    except OSError as e:
+      what = f'checkpoint {step}' if step is not None else 'a checkpoint'
+      raise UserError(f'cannot save {what} in {self.directory}: {e.strerror or e}; the '
+                      f'checkpoints saved before it are kept, and the same command resumes from '
+                      f'the newest once the cause is fixed') from None
 
   def save_inference(self, step: int, variables: dict, meta: dict) -> None:
     """Saves a checkpoint of the model's inference variables alone (no optimizer state), marked
     so: evaluation, restore and export read it; training refuses to resume from it."""
     meta = dict(meta, inference_only=True, checksums={'model': checksum(variables)})
-    self._manager.save(step, args=ocp.args.Composite(model=ocp.args.StandardSave(variables),
-                                                     meta=ocp.args.JsonSave(meta)))
+    with self._saving(step):
+      self._manager.save(step, args=ocp.args.Composite(model=ocp.args.StandardSave(variables),
+                                                       meta=ocp.args.JsonSave(meta)))
 
   def load_data_state(self, step: int) -> dict | None:
     """This process's train iterator state saved at `step`; None if the checkpoint has none or it
@@ -320,7 +335,9 @@ class Checkpointer:
     return self._newest_good(load)[1]
 
   def wait(self) -> None:
-    self._manager.wait_until_finished()
+    with self._saving():
+      self._manager.wait_until_finished()
 
   def close(self) -> None:
-    self._manager.close()
+    with self._saving():
+      self._manager.close()

@@ -172,3 +172,11 @@ def agree(value: int) -> int:
     return value
   from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
   return int(multihost_utils.broadcast_one_to_all(np.int32(value)))
+
+
+def physical_memory() -> int:
+  """Bytes of memory this machine has (a large number where the OS does not say)."""
+  try:
+    return os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+  except (ValueError, OSError, AttributeError):
+    return 1 << 62

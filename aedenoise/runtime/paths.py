@@ -16,7 +16,7 @@ import tempfile
 
 from etils import epath
 
-from aedenoise.errors import UserError
+from aedenoise.errors import UserError, first_line
 
 SCHEMES = ('gs', 's3', 'az', 'hf')  # those epath knows; any other `x://` is refused
 
@@ -29,6 +29,19 @@ def scheme(path) -> str:
 
 def is_local(path) -> bool:
   return not scheme(path)
+
+
+def check_reachable(value, flag: str) -> None:
+  """UserError in one line when `value` is a URL this machine cannot reach (no network, no
+  client for its scheme, no credentials), found before any work; local paths pass."""
+  if not value or is_local(value):
+    return
+  try:
+    path(value).exists()
+  except UserError:
+    raise
+  except Exception as e:  # pylint: disable=broad-except  (each file system raises its own)
+    raise UserError(f'{flag} {value}: cannot reach it ({first_line(e)})') from None
 
 
 def path(value) -> epath.Path:

@@ -26,7 +26,7 @@ import uuid
 
 from aedenoise.configs import default
 from aedenoise.errors import Interrupted, UserError, first_line
-from aedenoise.runtime import compat, paths
+from aedenoise.runtime import paths
 
 
 def _describe_os_error(e: OSError) -> str:
@@ -45,6 +45,35 @@ def check_writable(path: str, what: str = '--workdir') -> None:
     probe.unlink()
   except OSError as e:
     raise UserError(f'{what} {path} is not writable: {_describe_os_error(e)}') from None
+
+
+# What a training writes into its workdir first: a folder holding one of these is a run's.
+RUN_MARKS = ('config.json', 'checkpoints')
+
+
+def check_trainable(path: str) -> None:
+  """UserError when `path` is a folder that holds files but no run (neither config.json nor
+  checkpoints/): a training would write its config, metrics and figures over the user's files."""
+  if not paths.is_local(path) or not os.path.isdir(path):
+    return
+  entries = sorted(e for e in os.listdir(path) if not e.startswith('.') and e != 'train.lock')
+  if entries and not any(m in entries for m in RUN_MARKS):
+    shown = ', '.join(entries[:3]) + (f' and {len(entries) - 3} more' if len(entries) > 3 else '')
+    raise UserError(f'--workdir {path} holds files ({shown}) but no run (no config.json or '
+                    f'checkpoints/): a training would write over them; name a new or empty folder')
+
+
+def check_outside(output: str, workdir: str, what: str, folder: str = '') -> None:
+  """UserError when `output` lies inside `workdir` (or its `folder`, e.g. 'checkpoints'), which the
+  mode reads: what it writes would mix with, or replace, the run's own files."""
+  if not (output and workdir and paths.is_local(output) and paths.is_local(workdir)):
+    return
+  inner = os.path.realpath(os.path.join(workdir, folder))
+  real = os.path.realpath(output)
+  if real == inner or real.startswith(inner.rstrip(os.sep) + os.sep):
+    where = f'{folder}/ of --workdir {workdir}' if folder else f'--workdir {workdir}'
+    raise UserError(f'{what} {output} lies inside {where}, which this mode reads; write it '
+                    f'elsewhere')
 
 
 def config_json(config) -> str:
@@ -90,7 +119,7 @@ def load_config(workdir: str):
   if not isinstance(saved, dict) or not isinstance(saved.get('model'), str):
     raise UserError(f'{path} is not a run\'s config: a JSON object naming its model')
   try:
-    return compat.upgrade_config(default.from_saved(saved))
+    return default.from_saved(saved)
   except (TypeError, ValueError, AttributeError, KeyError) as e:
     raise UserError(f'{path}: {first_line(e)}') from None
 

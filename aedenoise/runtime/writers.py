@@ -23,11 +23,13 @@ def read_jsonl(path) -> list[dict]:
   if not path.exists():
     return []
   records = []
-  for line in path.read_text().splitlines():
+  for line in path.read_bytes().decode('utf-8', errors='replace').splitlines():
     try:
-      records.append(json.loads(line))
+      record = json.loads(line)
     except json.JSONDecodeError:  # the half-written last line of a killed run
       continue
+    if isinstance(record, dict):  # anything else is no log record
+      records.append(record)
   return records
 
 

@@ -29,8 +29,9 @@ def get_study(name: str) -> definition.Study:
   return STUDIES[name]
 
 
-def claim(root: str, study: str, budget: str) -> None:
-  """Records which study and budget `root` holds; UserError if it holds another."""
+def claim(root: str, study: str, budget: str) -> bool:
+  """Records which study and budget `root` holds (True when this call wrote the record); UserError
+  if it holds another."""
   path = paths.path(root) / SPEC
   wanted = {'study': study, 'budget': budget}
   if path.exists():
@@ -39,12 +40,20 @@ def claim(root: str, study: str, budget: str) -> None:
     except (OSError, json.JSONDecodeError) as e:
       raise UserError(f'cannot read {path}: {e}') from None
     if held != wanted:
-      raise UserError(f'{root} holds study {held.get("study")!r} at budget '
-                      f'{held.get("budget")!r}, not {study!r} at {budget!r}; use another '
-                      f'--workdir')
-    return
+      raise UserError(f'{root} holds study {held.get("study") if isinstance(held, dict) else held!r}'
+                      f' at budget {held.get("budget") if isinstance(held, dict) else "?"!r}, not '
+                      f'{study!r} at {budget!r}; use another --workdir')
+    return False
   workdir_lib.check_writable(root)
   paths.write_text(path, json.dumps(wanted) + '\n')
+  return True
+
+
+def unclaim(root: str) -> None:
+  """Takes back the record of a study that was refused before any of its runs wrote anything,
+  so that the workdir is as it was (and takes another budget)."""
+  if paths.is_local(root) and os.path.isdir(root) and os.listdir(root) == [SPEC]:
+    os.remove(os.path.join(root, SPEC))
 
 
 def finished_scores(run: definition.Run, workdir: str) -> list[dict] | None:
@@ -52,8 +61,13 @@ def finished_scores(run: definition.Run, workdir: str) -> list[dict] | None:
   path = paths.path(workdir) / definition.SCORES
   if not path.exists():
     return None
-  saved = json.loads(path.read_text())
-  return saved['scores'] if saved.get('step', -1) >= run.config.num_train_steps else None
+  try:
+    saved = json.loads(path.read_text())
+    done = saved['step'] >= run.config.num_train_steps and isinstance(saved['scores'], list)
+  except (OSError, ValueError, TypeError, KeyError) as e:  # half a file, or another one's
+    logging.warning('%s does not read (%s); the run is scored again', path, e)
+    return None
+  return saved['scores'] if done else None
 
 
 def _duration(seconds: float) -> str:
@@ -85,7 +99,19 @@ def estimate_left(took: list[tuple[definition.Run, float]],
 def run_study(study: definition.Study, root: str, budget: str, data_dir: str) -> list[dict]:
   """Trains and scores every unfinished run, then writes the reports; returns the records."""
   runs = study.runs(budget, data_dir)
-  claim(root, study.name, budget)
+  created = workdir_lib.first_missing(root)
+  if claim(root, study.name, budget):
+    try:
+      return _run_all(study, runs, root, budget)
+    except UserError:  # refused before a run wrote anything: the workdir is left as it was
+      unclaim(root)
+      workdir_lib.remove_if_empty(root, created)
+      raise
+  return _run_all(study, runs, root, budget)
+
+
+def _run_all(study: definition.Study, runs: list[definition.Run], root: str,
+             budget: str) -> list[dict]:
   scores: list[dict] = []
   pending = [r for r in runs if finished_scores(r, os.path.join(root, r.name)) is None]
   took: list[tuple[definition.Run, float]] = []
@@ -106,8 +132,12 @@ def run_study(study: definition.Study, root: str, budget: str, data_dir: str) ->
       pending.remove(run)
     scores += done
   rows = report.records(study, scores)
-  report.write(root, study, rows, study.protocol(budget))
-  figures = study.figures(root, runs)
+  try:
+    report.write(root, study, rows, study.protocol(budget))
+    figures = study.figures(root, runs)
+  except OSError as e:
+    raise UserError(f'cannot write {e.filename or root}: {e.strerror or e}; every run is kept, '
+                    f'and the same command writes the reports again') from None
   logging.info('study %s: %s written into %s%s', study.name, 'study.md, .json, .csv', root,
                f' with {", ".join(figures)}' if figures else '')
   return rows

@@ -37,6 +37,7 @@ def import_torch_weights(config, workdir: str, path: str) -> dict:
   meta = checkpoints.describe_state(config.model, config.optimizer, imported,
                                     contract.hyperparameters(model))
   meta['imported_from'] = os.path.abspath(path)
+  workdir_lib.check_trainable(workdir)
   created = workdir_lib.first_missing(workdir)
   workdir_lib.check_writable(workdir)
   try:

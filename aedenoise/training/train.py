@@ -87,6 +87,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   validation.validate(config)
   mesh = parallel.create_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
+  workdir_lib.check_trainable(workdir)
   created = workdir_lib.first_missing(workdir)
   workdir_lib.check_writable(workdir)
   try:
