@@ -79,12 +79,12 @@ def load(workdir: str, config=None, tile: int = 0, overlap: int = -1,
                     f'{channel_mode!r}')
   if max_memory_mb < 0:
     raise UserError(f'max_memory_mb must be 0 (the default) or more, got {max_memory_mb}')
-  validation.validate(config)
-  geometry = inference.checked_geometry(config, build.create_model(config), tile, overlap)
+  task = validation.validate(config)
+  task.checked_geometry(tile, overlap)  # before reading the checkpoint
   mesh = parallel.create_mesh()
-  loaded = inference.load_model(config, workdir, mesh)
-  restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap,
-                                geometry=geometry, max_memory_mb=max_memory_mb)
+  loaded = inference.load_model(task, workdir, mesh)
+  restorer = inference.Restorer(task, loaded.variables, mesh, tile, overlap,
+                                max_memory_mb=max_memory_mb)
   return Denoiser(restorer, config, loaded.step, channel_mode, str(workdir))
 
 

@@ -28,15 +28,23 @@ def _rot90(key, image):
   return jax.lax.switch(k, [functools.partial(pix.rot90, k=i) for i in range(4)], image)
 
 
+OPTIONS = ('flip_left_right', 'flip_up_down', 'rot90', 'hue', 'brightness')
+
+
 def build(augment_cfg, image_size, channels: int):
   """`augment(key, images[B, H, W, C]) -> images`, or None when everything is off. The same key
   gives the same transform to images of any size (an input and its target)."""
-  cfg = dict(augment_cfg.items()) if augment_cfg is not None else {}
-  unknown = set(cfg) - {'flip_left_right', 'flip_up_down', 'rot90', 'hue', 'brightness'}
+  if augment_cfg is None:
+    return None
+  unknown = set(augment_cfg.keys()) - set(OPTIONS)
   if unknown:
     raise UserError(f'unknown augment option(s): {", ".join(sorted(unknown))}')
-  flip_lr, flip_ud = bool(cfg.get('flip_left_right')), bool(cfg.get('flip_up_down'))
-  rot90, hue, brightness = bool(cfg.get('rot90')), float(cfg.get('hue', 0)), float(cfg.get('brightness', 0))
+  missing = set(OPTIONS) - set(augment_cfg.keys())
+  if missing:  # configs are merged with configs/default.py's fields once, before they get here
+    raise UserError(f'config.augment lacks {", ".join(sorted(missing))}')
+  cfg = augment_cfg
+  flip_lr, flip_ud = bool(cfg.flip_left_right), bool(cfg.flip_up_down)
+  rot90, hue, brightness = bool(cfg.rot90), float(cfg.hue), float(cfg.brightness)
   if rot90 and image_size[0] != image_size[1]:
     raise UserError(f'augment.rot90 needs square images; data.image_size is {tuple(image_size)}')
   if hue and channels != 3:

@@ -1,21 +1,25 @@
-"""What a run builds from its config: the model, its geometry, the loss and the compute type.
+"""The task: what a run is, built once from its config (after defaults and older configs are
+merged, configs/default.py) and taken by every door: training, evaluation, restore, export, the
+API, the benchmark and the studies.
 
 Nothing here knows about model families: the model is `MODELS[config.model](**config.model_kwargs)`
 and its geometry (the input it gets, the output it gives) is asked of the degradation and of the
-model itself with `jax.eval_shape`. `aedenoise/validation.py` checks all of it before a run writes
-anything.
+model itself with `jax.eval_shape`. `aedenoise/validation.py` checks a config and returns its task
+before a run writes anything.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
 
-from aedenoise import degradations, losses
+from aedenoise import degradations, losses, policy
 from aedenoise import input_pipeline
 from aedenoise.errors import UserError
-from aedenoise.models import MODELS, contract
+from aedenoise.models import MODELS, contract, geometry
 
 DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 
@@ -32,7 +36,7 @@ def model_arguments(name: str) -> list[str]:
   return [f.name for f in dataclasses.fields(cls) if f.name not in ('parent', 'name')]
 
 
-def create_model(config):
+def _create_model(config):
   """`MODELS[config.model](**config.model_kwargs)`; UserError for an unknown name or argument."""
   if config.model not in MODELS:
     raise UserError(f'unknown model {config.model!r}; known: {", ".join(MODELS)}')
@@ -53,37 +57,24 @@ def model_label(config) -> str:
   return f'{config.model}({",".join(f"{k}={v}" for k, v in sorted(kwargs.items()))})'
 
 
-def init_variables(config, model) -> dict:
-  """The model's variables from `config.seed`, for the configured input shape."""
-  return contract.init(model, jnp.zeros(input_shape(config), jnp.float32), config.seed)
 
 
-def target_shape(config, batch: int = 1) -> tuple[int, ...]:
+def _target_shape(config, batch: int = 1) -> tuple[int, ...]:
   return (batch, *config.data.image_size, config.data.channels)
 
 
-def input_shape(config, batch: int = 1) -> tuple[int, ...]:
+def _input_shape(config, batch: int = 1) -> tuple[int, ...]:
   """The model's input: the degradation's output for synthetic degradations (smaller for
   super-resolution), the target's shape for pairs read from disk."""
-  shape = target_shape(config, batch)
+  shape = _target_shape(config, batch)
   if input_pipeline.is_paired(config.data.train):
     return shape
   degrade = degradations.build(degradations.resolve(config.degradation))
   return jax.eval_shape(degrade, jax.random.key(0), jax.ShapeDtypeStruct(shape, jnp.float32)).shape
 
 
-def eval_degradation(config):
-  """The degradation evaluation applies to clean images: `config.eval.degradation`, or the
-  training's when that is empty."""
-  spec = config.eval.degradation or config.degradation
-  return degradations.resolve(spec)
 
 
-def model_scale(config, model) -> int:
-  """How many times the model enlarges its input (1 for a denoiser), traced, not computed."""
-  x = jax.ShapeDtypeStruct(input_shape(config), jnp.float32)
-  out = jax.eval_shape(lambda x: contract.predict(model, contract.init(model, x, 0), x), x)
-  return out.shape[1] // x.shape[1]
 
 
 def check_pairs(label: str, scale: int, inputs_shape, targets_shape, where: str) -> None:
@@ -100,15 +91,107 @@ def check_pairs(label: str, scale: int, inputs_shape, targets_shape, where: str)
                   f'whose sizes differ by the model\'s factor')
 
 
-def compute_dtype(config):
+def _compute_dtype(config):
   name = config.dtype
   if name not in DTYPES:
     raise UserError(f"dtype must be one of {', '.join(DTYPES)}, got {name!r}")
   return DTYPES[name]
 
 
-def objective(config, model) -> losses.Objective:
+def _objective(config, model) -> losses.Objective:
   try:
     return losses.Objective.parse(config.loss, model.output_activation)
   except losses.LossError as e:
     raise UserError(str(e)) from None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Task:
+  """What a run is. Built by `task(config)`; its parts are never re-derived elsewhere.
+
+  `degradation` is the training's resolved spec (a dict), `eval_degradation` what evaluation
+  applies to clean images; `conv_impl` the convolution implementation every jit of the model is traced with
+  (`jit`, `traced`); `objective` the loss; `dtype` the compute type."""
+  config: object
+  model: object
+  label: str
+  degradation: object
+  eval_degradation: object
+  conv_impl: str
+  objective: losses.Objective
+  dtype: object
+
+  @property
+  def channels(self) -> int:
+    return int(self.config.data.channels)
+
+  def target_shape(self, batch: int = 1) -> tuple[int, ...]:
+    return _target_shape(self.config, batch)
+
+  def input_shape(self, batch: int = 1) -> tuple[int, ...]:
+    return (batch, *self._one_input_shape[1:])
+
+  @functools.cached_property
+  def _one_input_shape(self) -> tuple[int, ...]:
+    return _input_shape(self.config)
+
+  def init_variables(self) -> dict:
+    """The model's variables from `config.seed`, for the configured input shape."""
+    return contract.init(self.model, jnp.zeros(self.input_shape(), jnp.float32), self.config.seed)
+
+  @functools.cached_property
+  def abstract_variables(self) -> dict:
+    """The variables' shapes and dtypes (traced, nothing computed)."""
+    return jax.eval_shape(self.traced(self.init_variables))
+
+  def traced(self, fn):
+    """`fn`, traced (by jit, eval_shape, ...) with this task's convolutions."""
+    return policy.traced_with_conv_impl(fn, self.conv_impl)
+
+  def jit(self, fn, **jit_kwargs):
+    """`jax.jit` of `fn`, which applies this task's model, with its convolutions."""
+    return policy.jit(fn, self.conv_impl, **jit_kwargs)
+
+  def predict(self, variables, x):
+    """The restored images for inputs `x` (inference: no dropout, state read, not updated)."""
+    return contract.predict(self.model, variables, x)
+
+  @functools.cached_property
+  def geometry(self) -> geometry.Geometry:
+    """What inputs the model takes and how it scales them (traced only)."""
+    return geometry.probe(self.traced(self.predict), self.abstract_variables, self.input_shape())
+
+  @property
+  def scale(self) -> int:
+    """How many times the model enlarges its input (1 for a denoiser)."""
+    return self.geometry.scale
+
+  def checked_geometry(self, tile: int = 0, overlap: int = -1) -> geometry.Geometry:
+    """The geometry, after checking `--tile` and `--tile_overlap` against it; UserError with one
+    line per problem."""
+    takes = functools.partial(geometry.takes, self.traced(self.predict), self.abstract_variables,
+                              self.geometry.channels, self.geometry.scale)
+    problems = geometry.check_tiles(self.geometry, tile, overlap, takes,
+                                    min(self.input_shape()[1:3]))
+    if problems:
+      raise UserError('\n'.join(problems))
+    return self.geometry
+
+
+def _spec(spec_or_name) -> dict:
+  """A degradation preset or spec as a plain dict (a config holds specs as ConfigDicts)."""
+  spec = degradations.resolve(spec_or_name)
+  if hasattr(spec, 'to_dict'):
+    return spec.to_dict()
+  return dict(spec) if isinstance(spec, Mapping) else spec  # else refused when built
+
+
+def task(config) -> Task:
+  """The task `config` describes; UserError for an unknown model, argument, loss, dtype or
+  convolution implementation (aedenoise/validation.py checks the rest)."""
+  model = _create_model(config)
+  return Task(config=config, model=model, label=model_label(config),
+              degradation=_spec(config.degradation),
+              eval_degradation=_spec(config.eval.degradation or config.degradation),
+              conv_impl=policy.conv_impl(config.conv_impl), objective=_objective(config, model),
+              dtype=_compute_dtype(config))

@@ -35,8 +35,7 @@ class Convention:
 
   @classmethod
   def from_config(cls, cfg) -> 'Convention':
-    return cls(bool(cfg.get('quantize', False)), int(cfg.get('crop_border', 0)),
-               bool(cfg.get('y_channel', False)))
+    return cls(bool(cfg.quantize), int(cfg.crop_border), bool(cfg.y_channel))
 
 
 def rgb_to_y(x):

@@ -175,10 +175,11 @@ def _relations(config) -> list[str]:
   return out
 
 
-def probe(config, model) -> dict:
+def probe(task: build.Task) -> dict:
   """Shapes of one training call of the model on the configured geometry, without computing it:
   {'input', 'output', 'target', 'sown'}; UserError if the model cannot take its input."""
-  x = jax.ShapeDtypeStruct(build.input_shape(config, 2), jnp.float32)
+  config, model = task.config, task.model
+  x = jax.ShapeDtypeStruct(task.input_shape(2), jnp.float32)
 
   def call(x):
     params, state = contract.split(contract.init(model, x, 0))
@@ -186,30 +187,30 @@ def probe(config, model) -> dict:
     outputs, _, sown = contract.apply_train(model, params, state, x, keys)
     return outputs, sown
   try:
-    out, sown = jax.eval_shape(policy.traced_with_conv_impl(call, config.conv_impl),
-                               x)
+    out, sown = jax.eval_shape(task.traced(call), x)
   except Exception as e:  # pylint: disable=broad-except
     # Whatever the model raises while tracing (a shape it cannot take) is the answer here.
-    raise UserError(f'model {build.model_label(config)} cannot take '
+    raise UserError(f'model {task.label} cannot take '
                     f'{"x".join(map(str, x.shape[1:]))} inputs (data.image_size '
                     f'{tuple(config.data.image_size)} and the degradation): '
                     f'{first_line(e)}') from None
-  return {'input': x.shape, 'output': out.shape, 'target': build.target_shape(config, 2),
+  return {'input': x.shape, 'output': out.shape, 'target': task.target_shape(2),
           'sown': set(losses.sown_terms(sown))}
 
 
-def validate(config) -> None:
-  """Fails early, one line per problem, on config values that would fail later: every plain field,
-  then the model asked whether it can take the configured geometry, the loss, the degradation and
-  the augmentation."""
+def validate(config) -> build.Task:
+  """The task `config` describes, after failing early, one line per problem, on config values
+  that would fail later: every plain field, then the model asked whether it can take the
+  configured geometry, the loss, the degradation and the augmentation."""
   check_fields(config)
-  model = build.create_model(config)
-  shapes = probe(config, model)
+  task = build.task(config)
+  shapes = probe(task)
   if shapes['output'] != shapes['target']:
     size = lambda shape: 'x'.join(map(str, shape[1:]))
-    raise UserError(f'model {build.model_label(config)} turns {size(shapes["input"])} inputs into '
+    raise UserError(f'model {task.label} turns {size(shapes["input"])} inputs into '
                     f'{size(shapes["output"])}, but the targets are {size(shapes["target"])}; '
                     f'check data.image_size, data.channels and the degradation')
-  build.objective(config, model).check_model_terms(shapes['sown'])
-  degradations.build(build.eval_degradation(config))
+  task.objective.check_model_terms(shapes['sown'])
+  degradations.build(task.eval_degradation)
   augment.build(config.augment, config.data.image_size, int(config.data.channels))
+  return task

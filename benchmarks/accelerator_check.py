@@ -46,7 +46,7 @@ from aedenoise.configs import cifar_model_c, dual_skip
 from aedenoise.errors import first_line
 from aedenoise.evaluation import evaluate
 from aedenoise.input_pipeline import dead_leaves
-from aedenoise.models import contract, layers
+from aedenoise.models import contract, geometry, layers
 from aedenoise.restoration import inference, tiling
 from aedenoise.runtime import parallel, writers
 from aedenoise.training import step, train, train_state
@@ -152,7 +152,7 @@ def training(size: Size, workdir: str) -> tuple[dict, object]:
 
 def evaluation(config, loaded, mesh) -> dict:
   eval_set = input_pipeline.load_eval_set(config)
-  evaluator = evaluate.Evaluator(loaded.model, config, mesh)
+  evaluator = evaluate.Evaluator(loaded.task, mesh)
   start = time.perf_counter()
   records, _ = evaluator.run(loaded.variables, eval_set)  # compiles every row
   first = time.perf_counter() - start
@@ -168,13 +168,12 @@ def large_restore(config, loaded, mesh, side: int) -> dict:
   rng = np.random.default_rng(0)
   clean = dead_leaves.render(rng, (side, side), int(config.data.channels)) / 255.0
   noisy = np.clip(clean + rng.normal(0, 0.1, clean.shape), 0, 1).astype(np.float32)
-  tile = min(side, tiling.DEFAULT_TILE)
-  restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile)
+  tile = min(side, geometry.DEFAULT_TILE)
+  restorer = inference.Restorer(loaded.task, loaded.variables, mesh, tile)
   tiles = len(tiling.plan(noisy, restorer.tile, restorer.overlap,
                           restorer.geometry.multiple or 1).offsets)
   if tiles < restorer.batch:  # no batch padded with copies of one tile
-    restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile,
-                                  batch_size=tiles)
+    restorer = inference.Restorer(loaded.task, loaded.variables, mesh, tile, batch_size=tiles)
   start = time.perf_counter()
   restorer.restore([noisy])  # compiles
   first = time.perf_counter() - start
@@ -186,18 +185,18 @@ def large_restore(config, loaded, mesh, side: int) -> dict:
           'noisy_psnr': _psnr(noisy, clean), 'restored_psnr': _psnr(restored, clean)}
 
 
-def model_flops(config, model) -> float:
+def model_flops(task) -> float:
   """XLA's count of the model's forward and backward pass on one image (float32, XLA's own
   convolutions: the same count on every backend)."""
-  shapes = jax.eval_shape(lambda: build.init_variables(config, model))
-  params, state = contract.split(shapes)
+  model = task.model
+  params, state = contract.split(task.abstract_variables)
 
   def loss(p, s, x):
     out, _, _ = contract.apply_train(model, p, s, x, contract.rngs(jax.random.key(0)))
     return jnp.mean(out.astype(jnp.float32) ** 2)
 
   lowered = jax.jit(layers.traced_with('lax', jax.grad(loss))).lower(
-      params, state, jax.ShapeDtypeStruct(build.input_shape(config), jnp.float32))
+      params, state, jax.ShapeDtypeStruct(task.input_shape(), jnp.float32))
   flops = (lowered.compile().cost_analysis() or {}).get('flops')
   return float(flops or lowered.cost_analysis().get('flops', 0.0))
 
@@ -208,16 +207,16 @@ def throughput(name: str, dtype: str, batch: int, size: Size, mesh, flops: dict,
   devices = mesh.devices.size
   config.batch_size = -(-batch // devices) * devices
   config.dtype = dtype
-  model = build.create_model(config)
+  task = build.task(config)
   if name not in flops:
-    flops[name] = model_flops(config, model)
-  state = train_state.create_train_state(config, model, optim.create_optimizer(config),
+    flops[name] = model_flops(task)
+  state = train_state.create_train_state(task, optim.create_optimizer(config),
                                          parallel.replicated(mesh))
-  images = np.random.default_rng(0).integers(0, 256, build.target_shape(config, config.batch_size),
+  images = np.random.default_rng(0).integers(0, 256, task.target_shape(config.batch_size),
                                              dtype=np.uint8)
   data = parallel.to_global({'target': images}, parallel.batch_sharding(mesh))
   start = time.perf_counter()
-  compiled = step.make_train_step(config, model, mesh).lower(state, data).compile()
+  compiled = step.make_train_step(task, mesh).lower(state, data).compile()
   compile_s = time.perf_counter() - start
   for _ in range(size.warmup):
     state, metrics = compiled(state, data)
@@ -319,7 +318,7 @@ def main() -> None:
   with tempfile.TemporaryDirectory(prefix='accelerator-check-') as tmp:
     workdir = args.workdir or os.path.join(tmp, 'dual_skip')
     trained, config = training(size, workdir)
-    loaded = inference.load_model(config, workdir, mesh)
+    loaded = inference.load_model(build.task(config), workdir, mesh)
     _say('evaluation')
     evaluated = evaluation(config, loaded, mesh)
     _say(f'restore of a {size.restore_side}x{size.restore_side} image')

@@ -36,13 +36,13 @@ def main(argv):
   del argv
   config = FLAGS.config
   mesh = parallel.create_mesh()
-  model = build.create_model(config)
-  state = train_state.create_train_state(config, model, optim.create_optimizer(config),
+  task = build.task(config)
+  state = train_state.create_train_state(task, optim.create_optimizer(config),
                                          parallel.replicated(mesh))
-  shape = build.target_shape(config, FLAGS.images)
+  shape = task.target_shape(FLAGS.images)
   rng = np.random.default_rng(0)
   eval_set = input_pipeline.EvalSet('random', rng.integers(0, 256, shape, dtype=np.uint8), {})
-  evaluator = evaluate.Evaluator(model, config, mesh)
+  evaluator = evaluate.Evaluator(task, mesh)
   variables = state.variables()
   evaluator.run(variables, eval_set)  # compiles every row
   start = time.perf_counter()
@@ -50,9 +50,9 @@ def main(argv):
   eval_s = time.perf_counter() - start
   scored = FLAGS.images * len({r['degradation'] for r in records})
 
-  step_fn = step.make_train_step(config, model, mesh)
+  step_fn = step.make_train_step(task, mesh)
   batch = jax.device_put(
-      {'target': rng.integers(0, 256, build.target_shape(config, config.batch_size), np.uint8)},
+      {'target': rng.integers(0, 256, task.target_shape(config.batch_size), np.uint8)},
       parallel.batch_sharding(mesh))
   for _ in range(2):
     state, metrics = step_fn(state, batch)
@@ -63,7 +63,7 @@ def main(argv):
   jax.block_until_ready(metrics)
   train_ips = FLAGS.steps * config.batch_size / (time.perf_counter() - start)
   eval_ips = scored / eval_s
-  print(json.dumps({'model': build.model_label(config), 'eval_batch_size': config.eval.batch_size,
+  print(json.dumps({'model': task.label, 'eval_batch_size': config.eval.batch_size,
                     'batch_size': config.batch_size, 'rows': scored // FLAGS.images,
                     'eval_images_per_sec': round(eval_ips, 1),
                     'train_images_per_sec': round(train_ips, 1),

@@ -47,13 +47,13 @@ def main(argv):
   batch_size = FLAGS.batch_size or config.batch_size
   mesh = parallel.create_mesh()
   parallel.check_batch_size(batch_size, mesh)
-  model = build.create_model(config)
-  state = train_state.create_train_state(config, model, optim.create_optimizer(config),
+  task = build.task(config)
+  state = train_state.create_train_state(task, optim.create_optimizer(config),
                                          parallel.replicated(mesh))
-  step_fn = step.make_train_step(config, model, mesh)
+  step_fn = step.make_train_step(task, mesh)
   rows = batch_size // jax.process_count()  # this process's rows of the global batch
   images = np.random.default_rng(jax.process_index()).integers(
-      0, 256, build.target_shape(config, rows), dtype=np.uint8)
+      0, 256, task.target_shape(rows), dtype=np.uint8)
   batch = parallel.to_global({'target': images}, parallel.batch_sharding(mesh))
 
   start = time.perf_counter()
@@ -72,7 +72,7 @@ def main(argv):
   if not parallel.is_main_process():
     return
   print(json.dumps({
-      'model': build.model_label(config), 'conv_impl': policy.conv_impl(config.conv_impl),
+      'model': task.label, 'conv_impl': task.conv_impl,
       'batch_size': batch_size, 'micro_batch_size': config.micro_batch_size,
       'backend': policy.backend(), 'devices': jax.device_count(),
       'processes': jax.process_count(),

@@ -42,7 +42,7 @@ def create_train_iterator(config, *, start_step: int, put=None, process_index: i
   `state` is a saved `get_state()` (a checkpoint's)."""
   data = config.data
   source = open_source(data.train, data, data.train_split)
-  if data.get('cache_mb', 0) and not kind_of(data.train).generated:
+  if data.cache_mb and not kind_of(data.train).generated:
     source = CachedSource(source, int(data.cache_mb * 2**20))
   return TrainBatches(source, global_batch=config.batch_size, image_size=data.image_size,
                       fit_mode=data.fit, resize_method=data.resize_method,
@@ -50,8 +50,8 @@ def create_train_iterator(config, *, start_step: int, put=None, process_index: i
                       start_step=start_step, process_index=process_index,
                       process_count=process_count, num_workers=data.num_workers,
                       prefetch=data.prefetch, put=put,
-                      patches_per_image=int(data.get('patches_per_image', 1)),
-                      worker_processes=int(data.get('worker_processes', 0)), state=state)
+                      patches_per_image=int(data.patches_per_image),
+                      worker_processes=int(data.worker_processes), state=state)
 
 
 def load_eval_set(config, spec: str | None = None) -> EvalSet:
@@ -60,7 +60,7 @@ def load_eval_set(config, spec: str | None = None) -> EvalSet:
   source = open_source(spec, data, data.eval_split)
   skipped: dict = {}
   # A fully convolutional model may train on small crops and be scored on large ones.
-  size = tuple(data.get('eval_image_size') or data.image_size)
+  size = tuple(data.eval_image_size or data.image_size)
   examples = load_examples(source, size, data.fit, data.resize_method,
                            limit=data.num_eval, skipped=skipped)
   if skipped:

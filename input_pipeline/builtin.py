@@ -45,7 +45,7 @@ class SkimagePhotos:
 
 BUILTINS = {
     'dead_leaves': lambda size, channels, data_cfg: DeadLeaves(
-        size, channels, seed=int(data_cfg.get('builtin_seed', 0))),
+        size, channels, seed=int(data_cfg.builtin_seed)),
     'skimage': lambda size, channels, data_cfg: SkimagePhotos(size, channels),
 }
 

@@ -142,13 +142,13 @@ def open_folder(arg: str, data_cfg, split: str) -> FolderSource:
   if not arg:
     raise SourceError('folder source needs a path: folder:PATH')
   src = FolderSource(os.path.expanduser(arg), int(data_cfg.channels),
-                     max_pixels=int(data_cfg.get('max_pixels', image_io.DEFAULT_MAX_PIXELS)))
+                     max_pixels=int(data_cfg.max_pixels))
   if src.ignored:
     logging.info('folder:%s: ignored %d file(s) not named as images: %s', arg,
                     len(src.ignored), image_io.first_few(src.ignored))
   # Split the listed files, then check only the chosen ones: the split does not depend on
   # which files happen to be broken, and a test split is not re-read for a train run.
-  chosen = (stratified_split(src.files, split, data_cfg) if data_cfg.get('stratify', False)
+  chosen = (stratified_split(src.files, split, data_cfg) if data_cfg.stratify
             else split_of(data_cfg, src.files, split))
   src = src.subset(chosen).checked(int(data_cfg.num_workers) * 2)
   logging.info('folder:%s: %d images (%s split)', arg, len(src), split)

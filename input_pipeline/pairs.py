@@ -128,7 +128,7 @@ def open_pairs(arg: str, data_cfg, split: str) -> PairSource:
     raise SourceError(f'pairs source needs two folders: pairs:NOISY_DIR,CLEAN_DIR, got '
                       f'{"pairs:" + arg!r}')
   src = PairSource(os.path.expanduser(dirs[0]), os.path.expanduser(dirs[1]), int(data_cfg.channels),
-                   max_pixels=int(data_cfg.get('max_pixels', image_io.DEFAULT_MAX_PIXELS)))
+                   max_pixels=int(data_cfg.max_pixels))
   src = src.subset(split_of(data_cfg, list(range(len(src))), split))
   src = src.checked(int(data_cfg.num_workers) * 2)
   logging.info('pairs:%s: %d pairs (%s split)', arg, len(src), split)

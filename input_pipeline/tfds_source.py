@@ -81,8 +81,8 @@ class TfdsSource:
     self.name = name
     self.channels = int(data_cfg.channels)
     self.skipped: dict[str, str] = {}
-    builder = prepared_builder(name, data_cfg.get('tfds_data_dir'), data_cfg.get('tfds_manual_dir'))
-    self.image_key = image_feature(builder.info.features, data_cfg.get('tfds_image_key', ''))
+    builder = prepared_builder(name, data_cfg.tfds_data_dir, data_cfg.tfds_manual_dir)
+    self.image_key = image_feature(builder.info.features, data_cfg.tfds_image_key)
     features = builder.info.features
     label = features['label'] if 'label' in features else None
     self.label_key = 'label' if isinstance(label, _tfds().features.ClassLabel) else None

@@ -91,14 +91,15 @@ def test_evaluator_scores_real_pairs_in_one_row():
   config.model = 'single'
   config.eval.batch_size = 8
   config.data.pairs_row = 'real'  # camera captures, as SIDD's
-  model = build.create_model(config)
+  task = build.task(config)
+  model = task.model
   mesh = parallel.create_mesh()
   variables = jax.jit(model.init)(jax.random.key(0), jnp.zeros((1, 100, 100, 1)))
   rng = np.random.default_rng(0)
   clean = rng.integers(0, 256, (5, 100, 100, 1), dtype=np.uint8)
   noisy = np.clip(clean + rng.normal(0, 10, clean.shape), 0, 255).astype(np.uint8)
   eval_set = input_pipeline.EvalSet('pairs_x', clean, {}, noisy)
-  records, samples = evaluate.Evaluator(model, config, mesh).run(variables, eval_set)
+  records, samples = evaluate.Evaluator(task, mesh).run(variables, eval_set)
   assert [r['degradation'] for r in records] == ['real'] * 2
   assert [r['method'] for r in records] == ['input', 'single'] and list(samples) == ['real']
   mse = ((noisy / 255.0 - clean / 255.0) ** 2).reshape(5, -1).mean(1)

@@ -65,9 +65,9 @@ def test_evaluation_table_gains_rows_only_when_configured(tmp_path, degradation,
     config = tiny_config('single', **{'eval.baselines': names,
                                       'eval.baseline_cache': str(tmp_path)})
     config.degradation = degradation
-    model = build.create_model(config)
-    evaluator = evaluate.Evaluator(model, config, parallel.create_mesh())
-    records, _ = evaluator.run(build.init_variables(config, model),
+    task = build.task(config)
+    evaluator = evaluate.Evaluator(task, parallel.create_mesh())
+    records, _ = evaluator.run(task.init_variables(),
                                input_pipeline.load_eval_set(config))
     rows[names] = [r['method'] for r in records]
   assert rows[''] == ['input', 'single']

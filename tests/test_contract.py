@@ -26,10 +26,10 @@ def cifar_config(model='cifar_model_b_small', **overrides):
 
 
 def _steps(config, mesh, batches):
-  model = build.create_model(config)
-  st = train_state.create_train_state(config, model, optim.create_optimizer(config),
+  task = build.task(config)
+  st = train_state.create_train_state(task, optim.create_optimizer(config),
                                       parallel.replicated(mesh))
-  step_fn = step.make_train_step(config, model, mesh)
+  step_fn = step.make_train_step(task, mesh)
   logged = []
   for batch in batches:
     st, metrics = step_fn(st, {'target': jax.device_put(batch, parallel.batch_sharding(mesh))})
@@ -53,8 +53,9 @@ def test_batchnorm_statistics_are_over_the_global_batch():
 def test_evaluation_uses_running_statistics():
   """In inference mode an image's output does not depend on the rest of its batch."""
   config = cifar_config()
-  model = build.create_model(config)
-  variables = build.init_variables(config, model)
+  task = build.task(config)
+  model = task.model
+  variables = task.init_variables()
   variables['batch_stats'] = jax.tree.map(lambda x: x + 0.3, variables['batch_stats'])
   x = jax.random.uniform(jax.random.key(0), (4, 16, 16, 3))
   whole = model.apply(variables, x, train=False)
@@ -75,7 +76,7 @@ def test_vae_logs_reconstruction_and_kl_separately(tmp_path):
 
 def test_super_resolution_trains_and_is_scored_next_to_classic_upscalers(tmp_path):
   config = cifar_config('sr_deconv', degradation={'kind': 'downsample', 'factor': 2})
-  assert build.input_shape(config) == (1, 8, 8, 3)
+  assert build.task(config).input_shape() == (1, 8, 8, 3)
   result = train.train_and_evaluate(config, str(tmp_path))
   methods = [r['method'] for r in result['eval']]
   assert methods == ['nearest', 'bilinear', 'bicubic', 'sr_deconv']
@@ -96,15 +97,15 @@ def test_ema_and_bfloat16_keep_float32_parameters(tmp_path):
   config = cifar_config(ema_decay=0.5, dtype='bfloat16')
   result = train.train_and_evaluate(config, str(tmp_path))
   assert np.isfinite(result['train']['loss'])
-  model = build.create_model(config)
-  variables = inference.load_model(config, str(tmp_path), parallel.create_mesh()).variables
+  task = build.task(config)
+  variables = inference.load_model(build.task(config), str(tmp_path), parallel.create_mesh()).variables
   leaves = jax.tree.leaves(variables['params'])
   assert all(x.dtype == jnp.float32 for x in leaves)
   ckpt = checkpoints.Checkpointer(str(tmp_path))
   meta = ckpt.read_meta(ckpt.latest_step())
   ckpt.close()
   assert meta['optimizer']['ema'] is True
-  st = train_state.create_train_state(config, model, optim.create_optimizer(config),
+  st = train_state.create_train_state(task, optim.create_optimizer(config),
                                       parallel.replicated(parallel.create_mesh()))
   restored = checkpoints.Checkpointer(str(tmp_path)).load_train_state(
       st, checkpoints.describe_state(config.model, config.optimizer, st))
@@ -174,7 +175,7 @@ def test_a_family_with_a_state_collection_of_its_own_trains_saves_and_resumes(tm
   fields = {'data.image_size': (16, 16), 'loss': 'mse'}
   train.train_and_evaluate(tiny_config('counting', num_train_steps=2, **fields), str(tmp_path))
   train.train_and_evaluate(tiny_config('counting', **fields), str(tmp_path))  # resumes at 2
-  loaded = inference.load_model(tiny_config('counting', **fields), str(tmp_path),
+  loaded = inference.load_model(build.task(tiny_config('counting', **fields)), str(tmp_path),
                                 parallel.create_mesh())
   assert loaded.step == 4
   assert float(loaded.variables['counters']['images']) == 4 * 8  # four steps of batch 8

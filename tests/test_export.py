@@ -93,12 +93,11 @@ def test_exported_model_runs_alone_and_matches_restore(tmp_path):
     loaded.call(np.zeros((1, 18, 18, 3), np.float32))
 
 
-def _random_variables(config, model):
+def _random_variables(task):
   """Variables of the model's shapes without running its initialisers (slow on large inputs):
   small weights, and positive state (BatchNorm's variances)."""
   rng = np.random.default_rng(0)
-  shapes = jax.eval_shape(lambda: build.init_variables(config, model))
-  params, state = contract.split(shapes)
+  params, state = contract.split(task.abstract_variables)
   return contract.merge(
       jax.tree.map(lambda s: rng.normal(0, 0.1, s.shape).astype(s.dtype), params),
       jax.tree.map(lambda s: rng.uniform(0.5, 1.0, s.shape).astype(s.dtype), state))
@@ -112,9 +111,10 @@ def _random_variables(config, model):
 ])
 def test_each_geometry_exports_what_it_can(name, size):
   config = __import__(f'aedenoise.configs.{name}', fromlist=['x']).get_config('quick')
-  model = build.create_model(config)
-  variables = _random_variables(config, model)
-  shape = build.input_shape(config)
+  task = build.task(config)
+  model = task.model
+  variables = _random_variables(task)
+  shape = task.input_shape()
   exported, io = export.export_function(model, variables, shape)
   assert size.items() <= io['input'].items()
   assert ('why_fixed' in io['input']) == (name == 'sr_resnet')
@@ -128,14 +128,14 @@ def test_each_geometry_exports_what_it_can(name, size):
   got = exported.call(x)
   assert got.shape == (2, h * scale, w * scale, io['output']['channels'])
   if 'multiple' in io['input']:  # borders mirrored as restore mirrors them
-    expected = np.stack(_restorer(config, model, variables).restore(list(x)))
+    expected = np.stack(_restorer(task, variables).restore(list(x)))
   else:
     expected = jax.jit(lambda x: contract.predict(model, variables, x))(x)
   np.testing.assert_allclose(got, np.clip(expected, 0, 1), atol=1 / 255)
 
 
-def _restorer(config, model, variables):
-  return inference.Restorer(model, variables, config, parallel.create_mesh())
+def _restorer(task, variables):
+  return inference.Restorer(task, variables, parallel.create_mesh())
 
 
 @pytest.mark.parametrize('name', ['dual_skip', 'unet'])
@@ -143,12 +143,13 @@ def test_exported_model_equals_restore_on_whole_images_borders_included(name):
   """One file, three image sizes (each within restore's default tile), every pixel within one
   8-bit level of --mode=restore's, the outermost ring included."""
   config = __import__(f'aedenoise.configs.{name}', fromlist=['x']).get_config('quick')
-  model = build.create_model(config)
-  variables = _random_variables(config, model)
-  exported, io = export.export_function(model, variables, build.input_shape(config),
+  task = build.task(config)
+  model = task.model
+  variables = _random_variables(task)
+  exported, io = export.export_function(model, variables, task.input_shape(),
                                         platforms=('cpu',))
   assert io['input']['border'] == {'mirrored': 32}
-  restorer = _restorer(config, model, variables)
+  restorer = _restorer(task, variables)
   rng = np.random.default_rng(2)
   for h, w in ((36, 44), (100, 100), (132, 200)):
     image = rng.random((h, w, config.data.channels)).astype(np.float32)

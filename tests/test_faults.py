@@ -117,8 +117,8 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path, how, c
   shutil.copytree(finished_run, tmp_path / 'w')
   _damage(str(tmp_path / 'w' / 'checkpoints' / '4'), how)
   config = tiny_config()
-  model = build.create_model(config)
-  st = train_state.create_train_state(config, model, optim.create_optimizer(config),
+  task = build.task(config)
+  st = train_state.create_train_state(task, optim.create_optimizer(config),
                                       parallel.replicated(parallel.create_mesh()))
   ckpt = checkpoints.Checkpointer(str(tmp_path / 'w'))
   restored = ckpt.load_train_state(

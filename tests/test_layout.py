@@ -93,7 +93,7 @@ def test_the_layout_lists_what_exists():
 
 
 # jax.jit of code that applies no model of the project, so needs no convolution implementation;
-# any other jit goes through policy.jit, which names one (no default by omission).
+# any other jit goes through the task's `jit` (aedenoise/build.py), which names the task's own.
 JIT_WITHOUT_MODEL = {
     'aedenoise/policy.py': 1,                       # policy.jit itself
     'aedenoise/runtime/parallel.py': 1,             # a sharding helper
@@ -117,3 +117,24 @@ def test_every_jit_of_model_code_names_its_convolutions():
       if jit or imported:
         found[rel] = found.get(rel, 0) + 1
   assert found == JIT_WITHOUT_MODEL
+
+
+# policy.jit and policy.traced_with_conv_impl name a convolution implementation; only the task
+# (its `jit` and `traced`) and export (a fixed, portable implementation for every platform) call
+# them, so no door picks one of its own.
+POLICY_JIT_CALLERS = {'aedenoise/build.py': 2, 'aedenoise/restoration/export.py': 1}
+
+
+def test_model_code_is_jitted_by_its_task():
+  found = {}
+  for rel in _modules().values():
+    tree = ast.parse(open(os.path.join(ROOT, rel), encoding='utf-8').read())
+    for node in ast.walk(tree):
+      if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and
+          node.func.attr in ('jit', 'traced_with_conv_impl') and
+          isinstance(node.func.value, ast.Name) and node.func.value.id == 'policy'):
+        found[rel] = found.get(rel, 0) + 1
+  found_traced = {rel for rel in _modules().values()
+                  if 'layers.traced_with(' in open(os.path.join(ROOT, rel), encoding='utf-8').read()}
+  assert found == POLICY_JIT_CALLERS
+  assert found_traced <= {'aedenoise/policy.py', 'aedenoise/restoration/export.py'}, found_traced

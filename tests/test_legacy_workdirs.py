@@ -8,6 +8,7 @@ import jax
 import numpy as np
 import pytest
 
+from aedenoise import build
 from aedenoise.evaluation import evaluate_checkpoint
 from aedenoise.input_pipeline import images as image_io
 from aedenoise.models import MODELS
@@ -32,7 +33,7 @@ def test_a_legacy_checkpoint_gives_the_outputs_it_gave(name, tmp_path):
   workdir = _copy(name, tmp_path)
   config = workdir_lib.load_config(workdir)
   assert config.model in MODELS
-  loaded = inference.load_model(config, workdir, parallel.create_mesh(jax.devices()[:1]))
+  loaded = inference.load_model(build.task(config), workdir, parallel.create_mesh(jax.devices()[:1]))
   expected = np.load(os.path.join(workdir, 'expected_outputs.npz'))
   assert loaded.step == int(expected['step']) == 4
   outputs = loaded.model.apply(loaded.variables, expected['x'], train=False)

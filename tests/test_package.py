@@ -5,6 +5,7 @@ import jax
 import numpy as np
 import pytest
 
+from aedenoise import build
 from aedenoise.errors import UserError
 from aedenoise.input_pipeline import images as image_io
 from aedenoise.restoration import inference, package, restore
@@ -23,8 +24,8 @@ def test_a_packaged_model_restores_like_its_workdir_and_refuses_training(tmp_pat
   shipped = workdir_lib.load_config(str(tmp_path / 'p'))
   assert shipped.ema_decay == 0.0
   mesh = parallel.create_mesh()
-  original = inference.load_model(config, str(tmp_path / 'w'), mesh)
-  packaged = inference.load_model(shipped, str(tmp_path / 'p'), mesh)
+  original = inference.load_model(build.task(config), str(tmp_path / 'w'), mesh)
+  packaged = inference.load_model(build.task(shipped), str(tmp_path / 'p'), mesh)
   assert packaged.step == original.step == 4
   for a, b in zip(*(sorted(_leaves(x.variables)) for x in (original, packaged))):
     np.testing.assert_array_equal(a[1], b[1])  # the EMA parameters and BatchNorm statistics

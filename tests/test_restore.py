@@ -13,6 +13,7 @@ from conftest import tiny_config
 from aedenoise import build
 from aedenoise.errors import UserError
 from aedenoise.models import contract
+from aedenoise.models import geometry as geometry_lib
 from aedenoise.restoration import inference, restore, tiling
 from aedenoise.runtime import parallel
 from aedenoise.runtime import workdir as workdir_lib
@@ -21,9 +22,10 @@ from aedenoise.training import train
 
 def _restorer(config_module, tile, overlap, arg='quick'):
   config = config_module.get_config(arg)
-  model = build.create_model(config)
-  variables = build.init_variables(config, model)
-  return model, variables, inference.Restorer(model, variables, config, parallel.create_mesh(),
+  task = build.task(config)
+  model = task.model
+  variables = task.init_variables()
+  return model, variables, inference.Restorer(task, variables, parallel.create_mesh(),
                                             tile, overlap, batch_size=8)
 
 
@@ -111,7 +113,7 @@ def test_borders_are_restored_from_mirrored_context():
   variables = model.init(jax.random.key(0), image[None])
   whole = np.asarray(model.apply(variables, image[None]))[0]
   assert whole[0, 0, 0] < 0.3  # a quarter of the window outside the image
-  geometry = tiling.probe_geometry(lambda v, x: model.apply(v, x), variables, (1, 16, 16, 1))
+  geometry = geometry_lib.probe(lambda v, x: model.apply(v, x), variables, (1, 16, 16, 1))
   (tile, _), overlap = geometry.tile(16, 4)
   p = tiling.plan(image, (tile, tile), overlap, geometry.multiple)
   blender = tiling.Blender(p, overlap, 1, 1)
@@ -155,15 +157,14 @@ def test_tile_batches_follow_the_memory_budget():
   same result as a large budget."""
   from aedenoise.configs import cifar_model_c  # pylint: disable=g-import-not-at-top
   config = cifar_model_c.get_config('quick')
-  model = build.create_model(config)
-  variables = build.init_variables(config, model)
+  task = build.task(config)
+  variables = task.init_variables()
   mesh = parallel.create_mesh()
-  apply = lambda v, x: contract.predict(model, v, x)
-  one = inference.tiles_within(apply, 'auto', variables, (64, 64), 3, 1)
-  many = inference.tiles_within(apply, 'auto', variables, (64, 64), 3, 4096)
+  one = inference.tiles_within(task, variables, (64, 64), 3, 1)
+  many = inference.tiles_within(task, variables, (64, 64), 3, 4096)
   assert one < 8 < many
-  small = inference.Restorer(model, variables, config, mesh, 64, 8, batch_size=64, max_memory_mb=1)
-  large = inference.Restorer(model, variables, config, mesh, 64, 8, batch_size=64,
+  small = inference.Restorer(task, variables, mesh, 64, 8, batch_size=64, max_memory_mb=1)
+  large = inference.Restorer(task, variables, mesh, 64, 8, batch_size=64,
                              max_memory_mb=4096)
   n_dev = mesh.devices.size
   assert small.batch == n_dev and large.batch == 64

@@ -21,10 +21,10 @@ from conftest import tiny_config
 
 
 def _run_steps(config, mesh, batches):
-  model = build.create_model(config)
-  state = train_state.create_train_state(config, model, optim.create_optimizer(config),
+  task = build.task(config)
+  state = train_state.create_train_state(task, optim.create_optimizer(config),
                                          parallel.replicated(mesh))
-  step_fn = step.make_train_step(config, model, mesh)
+  step_fn = step.make_train_step(task, mesh)
   losses = []
   for batch in batches:
     state, metrics = step_fn(state, {'target': jax.device_put(batch, parallel.batch_sharding(mesh))})
@@ -51,12 +51,12 @@ def test_one_and_eight_devices_give_the_same_losses():
 def test_nonfinite_step_keeps_the_state():
   config = tiny_config(learning_rate=1e38)
   mesh = parallel.create_mesh()
-  model = build.create_model(config)
-  state = train_state.create_train_state(config, model, optim.create_optimizer(config),
+  task = build.task(config)
+  state = train_state.create_train_state(task, optim.create_optimizer(config),
                                          parallel.replicated(mesh))
   before = jax.device_get(state.params)
   batch = np.full((8, 100, 100, 1), 128, np.uint8)
-  state, metrics = step.make_train_step(config, model, mesh)(state, {'target': batch})
+  state, metrics = step.make_train_step(task, mesh)(state, {'target': batch})
   assert not bool(metrics['finite'])
   assert int(state.step) == 1  # the next step draws new noise
   for a, b in zip(jax.tree.leaves(before), jax.tree.leaves(jax.device_get(state.params))):
@@ -98,8 +98,8 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path):
   checkpointer = checkpoints.Checkpointer(workdir)
   assert checkpointer.latest_step() == 2
   config = tiny_config()
-  model = build.create_model(config)
-  state = train_state.create_train_state(config, model, optim.create_optimizer(config),
+  task = build.task(config)
+  state = train_state.create_train_state(task, optim.create_optimizer(config),
                                    parallel.replicated(parallel.create_mesh()))
   restored = checkpointer.load_train_state(
       state, checkpoints.describe_state(config.model, config.optimizer, state))
@@ -186,12 +186,12 @@ def test_micro_batched_gradients_are_reduced_across_devices_once_per_step():
   # parameter array, made two processes of one core each slower than one process (11 img/s).
   config = tiny_config('dual_skip', micro_batch_size=1)
   mesh = parallel.create_mesh(jax.devices()[:2])
-  model = build.create_model(config)
-  state = train_state.create_train_state(config, model, optim.create_optimizer(config),
+  task = build.task(config)
+  state = train_state.create_train_state(task, optim.create_optimizer(config),
                                          parallel.replicated(mesh))
   batch = {'target': jax.device_put(np.zeros((4, 100, 100, 1), np.uint8),
                                     parallel.batch_sharding(mesh))}
-  hlo = step.make_train_step(config, model, mesh).lower(state, batch).compile().as_text()
+  hlo = step.make_train_step(task, mesh).lower(state, batch).compile().as_text()
   reduces = re.findall(r'= (.*?) all-reduce(?:-start)?\(', hlo)
   assert len(reduces) == 1, reduces
   # Every gradient, the loss and its one term, in one vector.

@@ -11,6 +11,7 @@ from unittest import mock
 
 import pytest
 
+from aedenoise import build
 from aedenoise.errors import UserError
 from aedenoise.restoration import inference
 from aedenoise.runtime import checkpoints, parallel, workdir_lock
@@ -121,7 +122,7 @@ def finished_run(tmp_path_factory):
 
 def _load(workdir):
   config = tiny_config()
-  return inference.load_model(config, str(workdir), parallel.create_mesh())
+  return inference.load_model(build.task(config), str(workdir), parallel.create_mesh())
 
 
 def test_readers_leave_a_damaged_checkpoint_in_place(tmp_path, finished_run, caplog):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from aedenoise import build, metrics, validation
+from aedenoise import metrics, validation
 from aedenoise.commands import command, summary
 from aedenoise.cpu import launch
 from aedenoise.errors import UserError
@@ -84,10 +84,9 @@ def _run(mode: str, config, flags) -> None:
     return
   config = _config(config, mode, flags.workdir)
   if mode == 'summary':
-    validation.validate(config)
-    shape = build.input_shape(config)
-    rows, total = summary.layer_table(build.create_model(config), shape)
-    print(summary.format_table(build.model_label(config), shape, rows, total))
+    task = validation.validate(config)
+    rows, total = summary.layer_table(task.model, task.input_shape())
+    print(summary.format_table(task.label, task.input_shape(), rows, total))
     return
   _require(flags, 'workdir')
   parallel.initialize_distributed(flags.coordinator_address, flags.num_processes, flags.process_id,

@@ -20,7 +20,7 @@ import time
 import jax
 import numpy as np
 
-from aedenoise import build, degradations, metrics, validation
+from aedenoise import metrics, validation
 from aedenoise.errors import UserError
 from aedenoise.evaluation import baseline_runner, benchmark_report, testsets
 from aedenoise.input_pipeline import images as image_io
@@ -146,21 +146,19 @@ class ModelRows:
 
   def __init__(self, config, workdir: str, tile: int = 0, overlap: int = -1,
                max_memory_mb: int = 0):
-    validation.validate(config)
+    task = validation.validate(config)
     mesh = parallel.create_mesh()
-    loaded = inference.load_model(config, workdir, mesh)
+    loaded = inference.load_model(task, workdir, mesh)
     self.step = loaded.step
-    self.restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap,
+    self.restorer = inference.Restorer(task, loaded.variables, mesh, tile, overlap,
                                        max_memory_mb=max_memory_mb)
     self.name = workdir_lib.display_name(workdir)
     parameters = sum(x.size for x in jax.tree.leaves(loaded.variables['params']))
     self.provenance = {
-        'name': self.name, 'model': build.model_label(config), 'parameters': f'{parameters:,}',
+        'name': self.name, 'model': task.label, 'parameters': f'{parameters:,}',
         'workdir': workdir,
         'checkpoint step': loaded.step,
-        'training degradation': json.dumps(degradations.resolve(config.degradation).to_dict()
-                                           if hasattr(config.degradation, 'to_dict')
-                                           else config.degradation, sort_keys=True),
+        'training degradation': json.dumps(task.degradation.to_dict(), sort_keys=True),
         'config sha256': hashlib.sha256(workdir_lib.config_json(config).encode()).hexdigest()[:16]}
 
   def __call__(self, noisy: list, test: testsets.TestSet):

@@ -120,13 +120,14 @@ def for_display(inputs, target):
 class Evaluator:
   """Degrade (fixed keys) -> restore -> score, batched over the mesh."""
 
-  def __init__(self, model, config, mesh, method: str | None = None):
-    self.components = degradations.components(build.eval_degradation(config))
+  def __init__(self, task, mesh, method: str | None = None):
+    config, model = task.config, task.model
+    self.components = degradations.components(task.eval_degradation)
     self.names = list(self.components)
-    self.method = method or build.model_label(config)
+    self.method = method or task.label
     # On-disk pairs are one row; 'real' only where the config says they are camera captures.
     self.pairs_row = str(config.data.pairs_row)
-    self.scale = build.model_scale(config, model)  # for pairs read from disk
+    self.scale = task.scale  # for pairs read from disk
     self.conv = metrics.Convention.from_config(config.eval)
     self.grid_images = int(config.eval.grid_images)
     self.mesh = mesh
@@ -138,7 +139,7 @@ class Evaluator:
     n_dev = mesh.devices.size
     self.batch = max(n_dev, (int(config.eval.batch_size) // n_dev) * n_dev)
     fns = [degradations.degrade_with_keys(s) for s in self.components.values()]
-    objective = build.objective(config, model)
+    objective = task.objective
     conv, grid, seed, method = self.conv, self.grid_images, int(config.eval.seed), self.method
 
     micro_batch_size = config.micro_batch_size
@@ -185,13 +186,10 @@ class Evaluator:
                    target_u8.astype(jnp.float32) / 255.0)
 
     data, repl = parallel.batch_sharding(mesh), parallel.replicated(mesh)
-    impl = config.conv_impl
-    self._run_batch = policy.jit(run_batch, impl,
-                                 in_shardings=(repl, data, data) + ((repl,) * self.one_program),
-                                 out_shardings=repl,
-                                 static_argnums=() if self.one_program else (3,))
-    self._run_pairs = policy.jit(run_pairs, impl, in_shardings=(repl, data, data),
-                                 out_shardings=repl)
+    self._run_batch = task.jit(run_batch,
+                               in_shardings=(repl, data, data) + ((repl,) * self.one_program),
+                               out_shardings=repl, static_argnums=() if self.one_program else (3,))
+    self._run_pairs = task.jit(run_pairs, in_shardings=(repl, data, data), out_shardings=repl)
 
   def run(self, variables, eval_set) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Returns (records, samples): one record per (degradation, method); samples[name] is a

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from aedenoise import build, degradations, metrics
+from aedenoise import degradations, metrics
 from aedenoise import input_pipeline
 from aedenoise.errors import UserError
 from aedenoise.evaluation import baseline_runner, baselines, evaluate, testsets
@@ -36,8 +36,9 @@ def folder_of(spec: str) -> str:
   return path
 
 
-def run(model, variables, config, mesh) -> tuple[str, list[dict]]:
+def run(task, variables, mesh) -> tuple[str, list[dict]]:
   """(dataset name, records) for every whole image under config.data.eval's folder."""
+  config = task.config
   root = folder_of(config.data.eval)
   test = testsets.load_set(os.path.basename(root.rstrip('/')), root, int(config.data.num_eval),
                             int(config.data.channels))
@@ -47,11 +48,11 @@ def run(model, variables, config, mesh) -> tuple[str, list[dict]]:
   if not test.clean:
     raise UserError(f'no readable images under {root}')
   conv = metrics.Convention.from_config(config.eval)
-  restorer = inference.Restorer(model, variables, config, mesh)
+  restorer = inference.Restorer(task, variables, mesh)
   methods = baselines.parse(config.eval.baselines)
   cache = config.eval.baseline_cache or baseline_runner.DEFAULT_CACHE
   seed, records = int(config.eval.seed), []
-  for name, spec in degradations.components(build.eval_degradation(config)).items():
+  for name, spec in degradations.components(task.eval_degradation).items():
     fn = jax.jit(degradations.build_single(spec))
     base = degradations.named_key(seed, name)
     inputs = [np.asarray(fn(jax.random.fold_in(base, i), jnp.asarray(c, jnp.float32) / 255.0))
@@ -66,7 +67,7 @@ def run(model, variables, config, mesh) -> tuple[str, list[dict]]:
     if evaluate.INPUT in references and methods:
       rows += evaluate.classic_rows(name, inputs, test.clean, methods, evaluate.given_sigma(spec),
                                     conv, cache, int(config.eval.baseline_workers))
-    ours = evaluate.row(name, build.model_label(config), *testsets.score(outputs, test.clean, conv),
+    ours = evaluate.row(name, task.label, *testsets.score(outputs, test.clean, conv),
                         len(outputs))
     records += rows + [evaluate.with_gain(ours, rows)]
   return input_pipeline.dataset_name(config.data.eval), records

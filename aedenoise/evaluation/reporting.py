@@ -41,15 +41,15 @@ def markdown_table(records: list[dict], columns=COLUMNS) -> str:
 def scored_on(config) -> str:
   """What a table scored, for its footer: crops or whole images, and the metric convention."""
   ev, data = config.eval, config.data
-  if ev.get('whole_images', False):
+  if ev.whole_images:
     what = 'whole images (tiled through the model)'
   else:
     h, w = data.image_size
     what = f'{h}x{w} {"centre crops" if data.fit == "crop" else "resized images"}'
-  parts = [what, '8-bit quantised' if ev.get('quantize', False) else 'not quantised']
-  if ev.get('crop_border', 0):
+  parts = [what, '8-bit quantised' if ev.quantize else 'not quantised']
+  if ev.crop_border:
     parts.append(f'{ev.crop_border}-pixel border dropped')
-  if ev.get('y_channel', False):
+  if ev.y_channel:
     parts.append('Y channel')
   return ', '.join(parts)
 

@@ -31,6 +31,7 @@ import numpy as np
 from aedenoise import build, policy, validation
 from aedenoise.errors import UserError, first_line
 from aedenoise.models import contract, layers
+from aedenoise.models import geometry as model_geometry
 from aedenoise.restoration import inference, tiling
 from aedenoise.runtime import parallel, paths
 from aedenoise.runtime import workdir as workdir_lib
@@ -72,12 +73,12 @@ def _export(fn: Callable, shape, platforms) -> jax.export.Exported:
       jax.ShapeDtypeStruct(shape, jnp.float32))
 
 
-def _symbolic(fn: Callable, geometry: tiling.Geometry, input_shape, out_channels: int, platforms):
+def _symbolic(fn: Callable, geometry: model_geometry.Geometry, input_shape, out_channels: int, platforms):
   """(export, size contract) with symbolic height and width; raises if the model cannot be traced
   so, or if JAX cannot prove the output `scale` times the input."""
   m, c, s = geometry.multiple, geometry.channels, geometry.scale
   # Mirroring needs two pixels a side; the model itself, a smallest input.
-  side = max(tiling.smallest_side(lambda _, x: fn(x), None, geometry, input_shape), 2)
+  side = max(model_geometry.smallest_side(lambda _, x: fn(x), None, geometry, input_shape), 2)
   side = -(-side // m) * m
   k = side // m
   dims = 'h, w' if m == 1 else f'{m}*h, {m}*w'
@@ -95,7 +96,7 @@ def export_function(model, variables: dict, input_shape: tuple[int, ...],
                     platforms=PLATFORMS) -> tuple[jax.export.Exported, dict]:
   """The model's inference function exported for `platforms`, and its input/output contract."""
   fn = inference_function(model, variables)
-  geometry = tiling.probe_geometry(lambda _, x: fn(x), None, input_shape)
+  geometry = model_geometry.probe(lambda _, x: fn(x), None, input_shape)
   out_channels = jax.eval_shape(fn, jax.ShapeDtypeStruct(input_shape, jnp.float32)).shape[-1]
   size, why = None, None
   if geometry.fixed is None:
@@ -154,15 +155,14 @@ def export_workdir(config, workdir: str, output: str, platforms=PLATFORMS) -> di
   check_output(output, workdir)
   if not paths.path(workdir).is_dir():  # loading would leave an empty checkpoints folder behind
     raise UserError(f'--workdir {workdir} does not exist; train first')
-  validation.validate(config)
-  loaded = inference.load_model(config, workdir, parallel.create_mesh())
-  exported, io = export_function(loaded.model, loaded.variables, build.input_shape(config),
-                                 platforms)
+  task = validation.validate(config)
+  loaded = inference.load_model(task, workdir, parallel.create_mesh())
+  exported, io = export_function(task.model, loaded.variables, task.input_shape(), platforms)
   params = jax.tree.leaves(loaded.variables[contract.PARAMS])
   meta = {
-      'format': FORMAT, 'model': config.model, 'label': build.model_label(config),
+      'format': FORMAT, 'model': config.model, 'label': task.label,
       'model_kwargs': build.model_kwargs(config),
-      'hyperparameters': contract.hyperparameters(loaded.model),
+      'hyperparameters': contract.hyperparameters(task.model),
       'parameters': int(sum(np.size(p) for p in params)), **io,
       'platforms': list(exported.platforms), 'conv_impl': CONV_IMPL,
       'config_sha256': config_hash(config), 'checkpoint_step': int(loaded.step),

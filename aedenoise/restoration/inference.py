@@ -9,13 +9,12 @@ of any number of images are restored in batches on the mesh, and blended back.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Iterable, Iterator
 
 import jax
 import numpy as np
 
-from aedenoise import build, policy
+from aedenoise import build
 from aedenoise.errors import UserError
 from aedenoise.models import contract
 from aedenoise.restoration import tiling
@@ -24,22 +23,25 @@ from aedenoise.runtime import checkpoints, parallel, paths
 
 @dataclasses.dataclass
 class LoadedModel:
-  model: object
+  task: build.Task
   step: int
   variables: dict  # what inference applies the model with (EMA parameters where kept)
 
+  @property
+  def model(self):
+    return self.task.model
 
-def load_model(config, workdir: str, mesh) -> LoadedModel:
-  """The newest good checkpoint in `workdir`, as the model `config` builds, read without changing
+
+def load_model(task: build.Task, workdir: str, mesh) -> LoadedModel:
+  """The newest good checkpoint in `workdir`, as the task's model, read without changing
   anything there (a training may be running); UserError if there is none or it holds another
   model."""
-  model = build.create_model(config)
-  shapes = jax.eval_shape(functools.partial(build.init_variables, config, model))
+  config = task.config
   repl = parallel.replicated(mesh)
   abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=repl),
-                          dict(shapes))
+                          dict(task.abstract_variables))
   meta = checkpoints.describe(config.model, abstract,
-                              hyperparameters=contract.hyperparameters(model))
+                              hyperparameters=contract.hyperparameters(task.model))
   folder = paths.path(workdir) / 'checkpoints'
   if not folder.is_dir():  # checked here: a reader creates nothing in the workdir
     raise UserError(f'no checkpoint in {folder}; train first')
@@ -50,34 +52,13 @@ def load_model(config, workdir: str, mesh) -> LoadedModel:
     checkpointer.close()
   if item is None:
     raise UserError(f'no checkpoint in {folder}; train first')
-  return LoadedModel(model, step, checkpoints.inference_variables(item))
-
-
-def _predict(config, model):
-  """apply(variables, x) -> the restored images, traced with the configured convolutions (for
-  shape probes; jitted through policy.jit)."""
-  return policy.traced_with_conv_impl(functools.partial(contract.predict, model),
-                                      config.conv_impl)
-
-
-def checked_geometry(config, model, tile: int = 0, overlap: int = -1) -> tiling.Geometry:
-  """The inputs `model` takes (tracing only: no checkpoint is read, nothing is computed), after
-  checking `--tile` and `--tile_overlap` against them; UserError with one line per problem."""
-  apply = _predict(config, model)
-  abstract = jax.eval_shape(functools.partial(build.init_variables, config, model))
-  shape = build.input_shape(config)
-  geometry = tiling.probe_geometry(apply, abstract, shape)
-  takes = functools.partial(tiling.takes, apply, abstract, geometry.channels, geometry.scale)
-  problems = tiling.check_tiles(geometry, tile, overlap, takes, min(shape[1:3]))
-  if problems:
-    raise UserError('\n'.join(problems))
-  return geometry
+  return LoadedModel(task, step, checkpoints.inference_variables(item))
 
 
 DEFAULT_MAX_MEMORY_MB = 512  # tiles at once; a large photo's peak memory: docs/PERFORMANCE.md
 
 
-def tiles_within(apply, conv_impl: str, variables, tile: tuple[int, int], channels: int,
+def tiles_within(task: build.Task, variables, tile: tuple[int, int], channels: int,
                  budget_mb: int) -> int:
   """How many tiles fit in `budget_mb` megabytes at once (at least 1): the memory XLA plans for
   one tile (input, output and working buffers, the variables apart), from the compiled program
@@ -85,7 +66,7 @@ def tiles_within(apply, conv_impl: str, variables, tile: tuple[int, int], channe
   x = jax.ShapeDtypeStruct((1, *tile, channels), np.float32)
   shapes = jax.tree.map(lambda v: jax.ShapeDtypeStruct(v.shape, v.dtype), variables)
   try:
-    stats = policy.jit(apply, conv_impl).lower(shapes, x).compile().memory_analysis()
+    stats = task.jit(task.predict).lower(shapes, x).compile().memory_analysis()
     per_tile = (stats.temp_size_in_bytes + stats.output_size_in_bytes +
                 stats.argument_size_in_bytes - sum(
                     v.size * v.dtype.itemsize for v in jax.tree.leaves(variables)))
@@ -99,28 +80,25 @@ def tiles_within(apply, conv_impl: str, variables, tile: tuple[int, int], channe
 
 
 class Restorer:
-  """Restores float (H, W, C) images of any size with one model, batching tiles on the mesh.
+  """Restores float (H, W, C) images of any size with the task's model, batching tiles on the
+  mesh. `tile` and `overlap` as --tile and --tile_overlap (checked against the model's geometry).
   A batch holds at most `batch_size` tiles (0: the config's eval batch size) and what
   `max_memory_mb` (0: DEFAULT_MAX_MEMORY_MB) per device allows."""
 
-  def __init__(self, model, variables, config, mesh, tile: int = 0, overlap: int = -1,
-               batch_size: int = 0, geometry: tiling.Geometry | None = None,
-               max_memory_mb: int = 0):
-    apply = _predict(config, model)
-    conv_impl = config.conv_impl
-    self.geometry = geometry or tiling.probe_geometry(apply, variables, build.input_shape(config))
+  def __init__(self, task: build.Task, variables, mesh, tile: int = 0, overlap: int = -1,
+               batch_size: int = 0, max_memory_mb: int = 0):
+    self.geometry = task.checked_geometry(tile, overlap)
     self.tile, self.overlap = self.geometry.tile(tile, overlap)
     n_dev = mesh.devices.size
-    per_device = tiles_within(apply, conv_impl, variables, self.tile, self.geometry.channels,
+    per_device = tiles_within(task, variables, self.tile, self.geometry.channels,
                               max_memory_mb or DEFAULT_MAX_MEMORY_MB)
-    wanted = min(batch_size or int(config.eval.batch_size), per_device * n_dev)
+    wanted = min(batch_size or int(task.config.eval.batch_size), per_device * n_dev)
     self.batch = max(n_dev, (wanted // n_dev) * n_dev)
     self.data = parallel.batch_sharding(mesh)
     self.variables = variables
     # One compile per tile shape: every batch is padded to `self.batch` tiles.
-    self._apply = policy.jit(apply, conv_impl,
-                             in_shardings=(parallel.replicated(mesh), self.data),
-                             out_shardings=parallel.replicated(mesh))
+    self._apply = task.jit(task.predict, in_shardings=(parallel.replicated(mesh), self.data),
+                           out_shardings=parallel.replicated(mesh))
 
   def _run(self, tiles: np.ndarray) -> np.ndarray:
     n = len(tiles)

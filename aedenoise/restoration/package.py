@@ -22,11 +22,11 @@ def package(config, workdir: str, output: str) -> dict:
   """Writes DIR/config.json and DIR/checkpoints/<step>; returns the checkpoint's description.
   A local DIR is written as a temporary folder beside it and renamed into place whole, so two
   runs into one DIR cannot mix their files and a failure leaves nothing half-written."""
-  validation.validate(config)
+  task = validation.validate(config)
   workdir_lib.check_outside(output, workdir, '--output')
   if (paths.path(output) / 'checkpoints').exists():
     raise UserError(f'{output} already holds checkpoints; package into a new --output')
-  loaded = inference.load_model(config, workdir, parallel.create_mesh())
+  loaded = inference.load_model(task, workdir, parallel.create_mesh())
   workdir_lib.check_writable(output, '--output')
   shipped = copy.deepcopy(config)
   shipped.ema_decay = 0.0  # the packaged parameters are the EMA already

@@ -31,20 +31,20 @@ from aedenoise import build, validation
 from aedenoise.errors import Interrupted, UserError
 from aedenoise.input_pipeline import images as image_io
 from aedenoise.restoration import channels as channels_lib
-from aedenoise.restoration import degrade_files, inference, outputs, tiling
+from aedenoise.restoration import degrade_files, inference, outputs
 from aedenoise.runtime import parallel, progress
 from aedenoise.runtime import workdir as workdir_lib
 
 
-def check_degradation(config, geometry: tiling.Geometry, spec, name: str) -> None:
+def check_degradation(task: build.Task, spec, name: str) -> None:
   """UserError when the degradation changes an image's size by other than the factor the model
   enlarges by: the restored images would not have the inputs' size."""
-  _, h, w, _ = build.target_shape(config)
-  dh, dw = degrade_files.degraded_size(spec, h, w, geometry.channels)
-  s = geometry.scale
+  _, h, w, _ = task.target_shape()
+  dh, dw = degrade_files.degraded_size(spec, h, w, task.geometry.channels)
+  s = task.scale
   if abs(dh * s - h) < s and abs(dw * s - w) < s:
     return
-  model = f'model {build.model_label(config)}'
+  model = f'model {task.label}'
   does = 'does not enlarge' if s == 1 else f'enlarges {s}x'
   fix = ('use one that keeps the size (or a super-resolution model)' if s == 1 else
          f'use one that shrinks {s}x')
@@ -79,12 +79,12 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
   image keeps its channels: a grey model restores a colour photo as `channel_mode` says
   (aedenoise/restoration/channels.py), a colour model a grey one through three equal channels; the
   summary says how many were. `max_memory_mb` bounds the tiles restored at once (0: the default)."""
-  validation.validate(config)
+  task = validation.validate(config)
   workdir_lib.check_outside(output_dir, workdir, '--output', 'checkpoints')
-  channels = int(config.data.channels)
-  geometry = inference.checked_geometry(config, build.create_model(config), tile, overlap)
+  channels = task.channels
+  geometry = task.checked_geometry(tile, overlap)
   if spec is not None:
-    check_degradation(config, geometry, spec, degradation)
+    check_degradation(task, spec, degradation)
 
   def out_size(header):
     h, w = header.height, header.width
@@ -110,9 +110,9 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
             'tile': (th, tw), 'overlap': used_overlap, 'line': line}
   mesh = parallel.create_mesh()
   try:
-    loaded = inference.load_model(config, workdir, mesh)
-    restorer = inference.Restorer(loaded.model, loaded.variables, config, mesh, tile, overlap,
-                                  geometry=geometry, max_memory_mb=max_memory_mb)
+    loaded = inference.load_model(task, workdir, mesh)
+    restorer = inference.Restorer(task, loaded.variables, mesh, tile, overlap,
+                                  max_memory_mb=max_memory_mb)
   except BaseException:
     plan.undo()
     raise

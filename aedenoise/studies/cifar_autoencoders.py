@@ -21,9 +21,8 @@ import os
 import jax
 import numpy as np
 
-from aedenoise import build, degradations, policy
+from aedenoise import build, degradations
 from aedenoise.configs import cifar_model_a, cifar_model_b, cifar_model_b_small, cifar_model_c
-from aedenoise.models import contract
 from aedenoise.restoration import inference
 from aedenoise.runtime import parallel
 from aedenoise.studies import classifier, definition
@@ -118,13 +117,13 @@ class CifarAutoencoders(definition.Study):
     images, labels = classifier.load_labelled(config.data.eval, config.data.eval_split,
                                               config.data, int(config.data.num_eval))
     clean = images.astype(np.float32) / 255.0
-    degrade = jax.jit(degradations.build(degradations.resolve(config.degradation)))
+    task = build.task(config)
+    degrade = jax.jit(degradations.build(task.degradation))
     noisy = np.concatenate([np.asarray(degrade(degradations.named_key(0, f'f1/{i}'),
                                                clean[i:i + 500]))
                             for i in range(0, len(clean), 500)])
-    loaded = inference.load_model(config, workdir, parallel.create_mesh())
-    restore = policy.jit(lambda x: contract.predict(loaded.model, loaded.variables, x),
-                         config.conv_impl)
+    loaded = inference.load_model(task, workdir, parallel.create_mesh())
+    restore = task.jit(lambda x: task.predict(loaded.variables, x))
     restored = np.concatenate([np.asarray(restore(noisy[i:i + 500]))
                                for i in range(0, len(noisy), 500)])
     out = []

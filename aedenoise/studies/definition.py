@@ -13,7 +13,7 @@ import dataclasses
 import os
 from typing import Any
 
-from aedenoise import input_pipeline
+from aedenoise import build, input_pipeline
 from aedenoise.errors import UserError
 from aedenoise.evaluation import evaluate, reporting
 from aedenoise.restoration import inference
@@ -104,9 +104,10 @@ def evaluate_on(config, workdir: str, spec: str, split: str, limit: int = 0,
   and the image samples (degraded, restored, clean) of each row."""
   test = with_fields(config, {'data.eval': spec, 'data.eval_split': split, 'data.num_eval': limit})
   mesh = parallel.create_mesh()
-  loaded = inference.load_model(test, workdir, mesh)
+  task = build.task(test)
+  loaded = inference.load_model(task, workdir, mesh)
   eval_set = input_pipeline.load_eval_set(test)
-  evaluator = evaluate.Evaluator(loaded.model, test, mesh)
+  evaluator = evaluate.Evaluator(task, mesh)
   records, samples = evaluator.run(loaded.variables, eval_set)
   if parallel.is_main_process():
     reporting.write_evaluation(paths.path(workdir) / 'eval', name or f'{eval_set.name}_{split}',

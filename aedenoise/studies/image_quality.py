@@ -21,10 +21,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from aedenoise import build, degradations, metrics, policy
+from aedenoise import build, degradations, metrics
 from aedenoise import input_pipeline
 from aedenoise.configs import cifar_pool_ae, cifar_vae, sr_deconv, sr_resnet
-from aedenoise.models import contract
 from aedenoise.restoration import inference
 from aedenoise.runtime import parallel
 from aedenoise.studies import definition
@@ -129,10 +128,11 @@ def _score_super_resolution(run: Run, workdir: str) -> list[dict]:
       'data.image_size': (360, 360), 'data.fit': 'resize', 'data.eval_split': 'test',
       'data.eval_image_size': (), 'data.num_eval': run.extra['limit']})
   photos = input_pipeline.load_eval_set(config).targets
-  loaded = inference.load_model(config, workdir, parallel.create_mesh())
-  downsample = degradations.build(degradations.resolve(config.degradation))
+  task = build.task(config)
+  loaded = inference.load_model(task, workdir, parallel.create_mesh())
+  downsample = degradations.build(task.degradation)
   conv = metrics.Convention.from_config(config.eval)
-  methods = {run.model: lambda x, shape: contract.predict(loaded.model, loaded.variables, x),
+  methods = {run.model: lambda x, shape: task.predict(loaded.variables, x),
              **{f'{up} (from {360 // run.extra["factor"]}x{360 // run.extra["factor"]})':
                 (lambda x, shape, m=method: jax.image.resize(x, shape, m))
                 for up, method in degradations.UPSCALING.items()}}
@@ -148,7 +148,7 @@ def _score_super_resolution(run: Run, workdir: str) -> list[dict]:
       out[name] = (psnr, ssim, jnp.mean(jnp.square(error), axis=(1, 2, 3)))
     return out
 
-  scores = policy.jit(scores, config.conv_impl)
+  scores = task.jit(scores)
   totals: dict[str, np.ndarray] = {}
   for start in range(0, len(photos), 4):
     for name, values in jax.device_get(scores(photos[start:start + 4])).items():

@@ -22,11 +22,10 @@ from aedenoise.training import torch_import, train_state
 def import_torch_weights(config, workdir: str, path: str) -> dict:
   """Writes `workdir/checkpoints/0` from the state dict at `path`; returns its description.
   The file is read and mapped onto the model before the workdir is touched."""
-  validation.validate(config)
+  task = validation.validate(config)
   if not os.path.isfile(path):
     raise UserError(f'--input {path} is not a file')
-  model = build.create_model(config)
-  shape = build.input_shape(config)
+  model, shape = task.model, task.input_shape()
   try:
     state_dict = torch_import.load_state_dict(path, torch_import.model_size(model, shape))
   except OSError as e:

@@ -17,7 +17,7 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from aedenoise import augment, build, degradations, methods, metrics, policy
+from aedenoise import augment, degradations, methods, metrics, policy
 from aedenoise.models import contract
 from aedenoise.runtime import parallel
 from aedenoise.training.train_state import TrainState
@@ -138,21 +138,20 @@ def data_seed(seed: int, restarts: int) -> int:
   return int(np.random.SeedSequence([seed, restarts]).generate_state(1, np.uint32)[0])
 
 
-def make_train_step(config, model, mesh, restarts: int = 0):
+def make_train_step(task, mesh, restarts: int = 0):
   """`train_step` for this config, jitted over `mesh`: state replicated and donated, batch sharded,
   traced with the platform's convolutions. After `restarts` stops for non-finite updates, the
   noise comes from another key (`data_seed`)."""
-  replicated = parallel.replicated(mesh)
+  config, replicated = task.config, parallel.replicated(mesh)
   method = methods.METHODS[config.method]
-  prepare = augment.make_prepare(make_degrade(degradations.resolve(config.degradation), mesh),
+  prepare = augment.make_prepare(make_degrade(task.degradation, mesh),
                                  config.augment, config.data.image_size,
                                  int(config.data.channels), method.target)
   step = functools.partial(
-      train_step, model=model, prepare=prepare, loss_fn=build.objective(config, model),
+      train_step, model=task.model, prepare=prepare, loss_fn=task.objective,
       method=method,
       step_key=jax.random.fold_in(jax.random.key(data_seed(config.seed, restarts)), 1),
-      dtype=build.compute_dtype(config), ema_decay=float(config.ema_decay),
+      dtype=task.dtype, ema_decay=float(config.ema_decay),
       micro_batch_size=config.micro_batch_size, mesh=mesh)
-  return policy.jit(step, config.conv_impl,
-                    in_shardings=(replicated, parallel.batch_sharding(mesh)),
-                    out_shardings=(replicated, replicated), donate_argnums=(0,))
+  return task.jit(step, in_shardings=(replicated, parallel.batch_sharding(mesh)),
+                  out_shardings=(replicated, replicated), donate_argnums=(0,))

@@ -84,7 +84,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   data) is checked before the run writes anything. Returns the final evaluation records and the
   last logged training metrics.
   """
-  validation.validate(config)
+  task = validation.validate(config)
   mesh = parallel.create_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
   workdir_lib.check_trainable(workdir)
@@ -100,19 +100,18 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     lock.release()
     workdir_lib.remove_if_empty(workdir, created)
   with lock:
-    return _train(config, workdir, mesh, undo)
+    return _train(task, workdir, mesh, undo)
 
 
-def _train(config, workdir: str, mesh, undo) -> dict[str, Any]:
+def _train(task, workdir: str, mesh, undo) -> dict[str, Any]:
   """The run, under the workdir's lock; `undo()` if it fails to start."""
+  config = task.config
   main_process = parallel.is_main_process()
   replicated, batch_sharding = parallel.replicated(mesh), parallel.batch_sharding(mesh)
   try:
-    model = build.create_model(config)
-    state = train_state.create_train_state(config, model, optim.create_optimizer(config),
-                                           replicated)
+    state = train_state.create_train_state(task, optim.create_optimizer(config), replicated)
     meta = checkpoints.describe_state(config.model, config.optimizer, state,
-                                      contract.hyperparameters(model))
+                                      contract.hyperparameters(task.model))
     checkpointer = checkpoints.Checkpointer(workdir, keep=config.keep_checkpoints)
     resumed = checkpointer.load_train_state(state, meta)
     if resumed is not None:
@@ -145,15 +144,15 @@ def _train(config, workdir: str, mesh, undo) -> dict[str, Any]:
       logging.warning('the config differs from the one in %s/config.json; kept as %s', workdir,
                       os.path.basename(written))
   logging.info('model %s: %s trainable parameters; %d devices, global batch %d',
-               build.model_label(config), f"{meta['trainable_parameters']:,}", jax.device_count(),
+               task.label, f"{meta['trainable_parameters']:,}", jax.device_count(),
                config.batch_size)
-  evaluator = evaluate.Evaluator(model, config, mesh)
+  evaluator = evaluate.Evaluator(task, mesh)
   last_logged: dict[str, float] = {}
   if batches is not None:
     try:
       state, last_logged = run_loop(config, workdir, state, meta, batches, checkpointer, writer,
                                     evaluator, eval_set,
-                                    step.make_train_step(config, model, mesh, restarts), start)
+                                    step.make_train_step(task, mesh, restarts), start)
     except BaseException:  # a stop (SIGTERM, divergence) still uploads the events of a URL workdir
       writer.close()
       raise
@@ -195,7 +194,7 @@ def run_loop(config, workdir, state, meta, batches, checkpointer, writer, evalua
       for step_number in range(start + 1, config.num_train_steps + 1):
         batch = next(batches)
         if step_number == start + 1 and 'input' in batch:  # pairs read from disk
-          build.check_pairs(build.model_label(config), evaluator.scale, batch['input'].shape,
+          build.check_pairs(evaluator.method, evaluator.scale, batch['input'].shape,
                             batch['target'].shape, f'the pairs of {config.data.train}')
         state, step_metrics = step_fn(state, batch)
         if step_number == start + 1:  # the call returns once compiled, before the step has run

@@ -8,7 +8,6 @@ import flax
 import optax
 from flax.training import train_state
 
-from aedenoise import build, policy
 from aedenoise.models import contract
 
 
@@ -40,7 +39,7 @@ def from_variables(config, model, tx: optax.GradientTransformation, variables: d
                            ema_params=ema)
 
 
-def create_train_state(config, model, tx: optax.GradientTransformation, sharding) -> TrainState:
+def create_train_state(task, tx: optax.GradientTransformation, sharding) -> TrainState:
   """Variables initialised from `config.seed`, created directly with `sharding`."""
-  return policy.jit(lambda: from_variables(config, model, tx, build.init_variables(config, model)),
-                    config.conv_impl, out_shardings=sharding)()
+  return task.jit(lambda: from_variables(task.config, task.model, tx, task.init_variables()),
+                  out_shardings=sharding)()
