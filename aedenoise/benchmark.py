@@ -55,6 +55,7 @@ def main(argv):
     if paths.path(FLAGS.output).exists() and not paths.path(FLAGS.output).is_dir():
       raise UserError(f'--output {FLAGS.output} is a file; the benchmark writes a folder')
     workdir_lib.check_outside(FLAGS.output, FLAGS.workdir, '--output', 'checkpoints')
+    workdir_lib.check_not_in_run(FLAGS.output, '--output')
     for flag in ('limit', 'max_memory', 'workers'):
       if FLAGS[flag].value < 0:
         raise UserError(f'--{flag} must be 0 or more, got {FLAGS[flag].value}')

@@ -209,6 +209,16 @@ class Header:
   alpha: bool = False  # transparency (an alpha channel, or a transparent palette entry or colour)
 
 
+def stored_size(path: str) -> tuple[int, int] | None:
+  """(height, width) as the file's header stores it (no orientation applied, nothing else read,
+  so a file cut short after its header still has one), or None when there is no image header."""
+  try:
+    with _opened(path) as img:
+      return img.height, img.width
+  except ImageReadError:
+    return None
+
+
 def read_header(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header:
   """The header of `path`, without decoding pixels; ImageReadError as `read_image`."""
   with _opened(path) as img:

@@ -238,7 +238,7 @@ def test_restore_killed_with_sigkill_resumes_without_redoing_finished_images(tmp
   finished = {n: (out / n).read_bytes() for n in os.listdir(out) if not n.startswith('.')}
   assert 2 <= len(finished) < len(names)
   for name in finished:  # each whole
-    assert outputs.is_complete(out / name, (150, 150))
+    assert outputs.output_state(out / name, (150, 150)) == outputs.COMPLETE
   result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
   assert result.returncode == 0, result.stderr[-3000:]
   assert (f'restored {len(names) - len(finished)} images into {out}' in result.stdout and

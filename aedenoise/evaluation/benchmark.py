@@ -158,7 +158,7 @@ class ModelRows:
         'name': self.name, 'model': task.label, 'parameters': f'{parameters:,}',
         'workdir': workdir,
         'checkpoint step': loaded.step,
-        'training degradation': json.dumps(task.degradation.to_dict(), sort_keys=True),
+        'training degradation': json.dumps(task.degradation, sort_keys=True),
         'config sha256': hashlib.sha256(workdir_lib.config_json(config).encode()).hexdigest()[:16]}
 
   def __call__(self, noisy: list, test: testsets.TestSet):

@@ -28,12 +28,16 @@ def _match(inputs: list[str], reference_dir: str) -> list[tuple[str, str]]:
 
 def score_folders(input_dir: str, reference_dir: str, conv: metrics.Convention) -> dict:
   """Prints one row per image and the means; the last line is JSON {"psnr", "ssim", "images",
-  "skipped", "grey_with_colour"} (pairs of a grey and a colour image, scored in colour, noted). A pair of which either file does not read is skipped, counted and named; a pair of
-  two sizes is an error."""
+  "skipped", "grey_with_colour"} (pairs of a grey and a colour image, scored in colour, noted).
+  A pair of which either file does not read is skipped, counted and named; a pair of two sizes
+  is an error."""
   for flag, d in (('--input', input_dir), ('--reference', reference_dir)):
     paths.check_local_input(d, flag)
+    if os.path.exists(d) and not os.path.isdir(d):
+      raise UserError(f'{flag} {d} is not a folder; score compares two folders of images of the '
+                      f'same names')
     if not os.path.isdir(d):
-      raise UserError(f'folder not found: {d}')
+      raise UserError(f'{flag} {d}: folder not found')
   listing = image_io.scan_folder(input_dir)
   if not listing.images:
     raise UserError(f'no image files under {input_dir}')

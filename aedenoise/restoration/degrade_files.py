@@ -146,11 +146,12 @@ def degraded_size(spec, height: int, width: int, channels: int = 3) -> tuple[int
 
 def degrade_folder(input_dir: str, output_dir: str, spec, seed: int,
                    channels: int | None = None, label: str = '') -> dict:
-  """Writes OUT/<relative name>.png for every readable image under IN (replacing what is there);
+  """Writes OUT/<relative name>.png for every readable image under IN (replacing the finished
+  outputs of an earlier run; refusing files of those names that are not);
   returns {'written', 'skipped': ['path: reason'], 'line': the summary, naming `label`}."""
   out_channels = channels or 3
   plan = outputs.plan(
-      input_dir, output_dir, out_channels=out_channels, overwrite=True,
+      input_dir, output_dir, out_channels=out_channels, redo_finished=True,
       out_size=lambda h: degraded_size(spec, h.height, h.width, out_channels))
   skipped, bits, written = list(plan.skipped), outputs.Bits(), 0
   try:

@@ -143,6 +143,8 @@ def check_output(output: str, workdir: str | None = None) -> None:
       raise UserError(f'--output {target} is a folder; export writes a file, e.g. '
                       f'{os.path.join(target, "model.jax")}')
   workdir_lib.check_outside(output, workdir, '--output')
+  workdir_lib.check_not_in_run(os.path.dirname(os.path.abspath(output)) if paths.is_local(output)
+                               else output, '--output')
   for target in (output, output + '.json'):
     if paths.path(target).exists() and not _is_export(target):
       raise UserError(f'--output {target} exists and is not an exported model; export replaces '

@@ -4,9 +4,11 @@ input's relative name, planned and checked before any work starts.
 `plan` lists the inputs and refuses, in one line each, whatever would fail or lose a file later:
 outputs that would overwrite an input, directly or through a symbolic link anywhere on either side;
 two inputs written to one name; an output name taken by a folder, or a path through a file; an
-output folder that cannot be written or has no room for one image. It reads every input's header
-(unreadable ones are skipped and counted) and, unless `overwrite`, keeps the outputs a previous
-run finished, so a run killed midway resumes where it stopped. `write` writes one image whole or
+output folder that cannot be written or has no room for one image; an output folder that is, or
+lies inside, a training workdir; a file of an output's name that is not a finished output of its
+input (the user's, or another image's), unless `overwrite`. It reads every input's header
+(unreadable ones are skipped and counted) and keeps the outputs a previous run finished (or redoes
+them, `redo_finished`), so a run killed midway resumes where it stopped. `write` writes one image whole or
 not at all (aedenoise/runtime/paths.py) and turns a failure into one line that names the file.
 """
 from __future__ import annotations
@@ -137,19 +139,25 @@ def _raw_bytes(size: tuple, channels: int, header: image_io.Header) -> int:
   return int(size[0]) * int(size[1]) * channels * (2 if header.deep_grey else 1)
 
 
-def is_complete(path, size: tuple[int, int]) -> bool:
-  """Whether the file at `path` is a whole image of (height, width) `size`: what a finished
-  output is. At a URL, any file: uploads are whole."""
+COMPLETE, DAMAGED, FOREIGN = 'complete', 'damaged', 'foreign'
+
+
+def output_state(path, size: tuple[int, int]) -> str:
+  """What the existing file at `path` is to an output of (height, width) `size`: COMPLETE (a
+  whole image of that size: a finished output), DAMAGED (its header says so, its data is cut
+  short: an interrupted older writer's) or FOREIGN (anything else: not this output's to
+  replace). At a URL, any file is complete: uploads are whole."""
   if not paths.is_local(path):
-    return paths.path(path).is_file()
+    return COMPLETE if paths.path(path).is_file() else FOREIGN
   if not os.path.isfile(path):
-    return False
+    return FOREIGN
+  if image_io.stored_size(str(path)) != tuple(size):  # outputs are written without orientation
+    return FOREIGN
   try:
     image_io.check_file(str(path))
-    header = image_io.read_header(str(path), max_pixels=0)
   except image_io.ImageReadError:
-    return False
-  return (header.height, header.width) == tuple(size)
+    return DAMAGED
+  return COMPLETE
 
 
 def _single_file(input_file: str, output: str):
@@ -174,7 +182,7 @@ def _single_file(input_file: str, output: str):
 
 
 def plan(input_dir: str, output_dir: str, *, out_size: Callable[[image_io.Header], tuple],
-         out_channels: int, overwrite: bool = False,
+         out_channels: int, overwrite: bool = False, redo_finished: bool = False,
          max_pixels: int = image_io.DEFAULT_MAX_PIXELS) -> Plan:
   """Everything about the outputs that can be known before the work: see the module docstring.
   `input_dir` may be one image file, written into the folder `output_dir` or, where that names a
@@ -195,6 +203,7 @@ def plan(input_dir: str, output_dir: str, *, out_size: Callable[[image_io.Header
       raise UserError(f'no images under {input_dir}')
     targets = output_names(listing.images)
     check_links(input_dir, output_dir, targets)
+  workdir_lib.check_not_in_run(output_dir, '--output')
   _check_names(output_dir, list(targets.values()))
   items, skipped = [], []
   for rel in listing.images:
@@ -213,11 +222,22 @@ def plan(input_dir: str, output_dir: str, *, out_size: Callable[[image_io.Header
   if animated:
     notes.append(f'{len(animated)} animated input(s), of which the first frame was used: '
                  f'{image_io.first_few(animated)}')
-  pending, kept = [], []
+  pending, kept, foreign = [], [], []
   for item in items:  # `out_size` may trace a degradation: asked only where an output exists
     target = paths.path(output_dir) / item.target
-    done = not overwrite and target.exists() and is_complete(target, out_size(item.header))
-    (kept.append(item.target) if done else pending.append(item))
+    state = None if overwrite or not target.exists() else output_state(target,
+                                                                        out_size(item.header))
+    if state == COMPLETE and not redo_finished:
+      kept.append(item.target)  # an earlier run's output: outputs are written whole or not at all
+    elif state == FOREIGN:
+      foreign.append(item.target)
+    else:
+      pending.append(item)
+  if foreign:
+    raise UserError(f'--output {output_dir} already holds {len(foreign)} file(s) of the names to '
+                    f'write that are not finished outputs of these inputs (another image size, '
+                    f'or not an image): {image_io.first_few(foreign)}; remove them or pass '
+                    f'--overwrite')
   created = workdir_lib.first_missing(output_dir)
   result = Plan(input_dir, output_dir, pending, kept, skipped, notes, created)
   try:

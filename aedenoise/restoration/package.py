@@ -24,9 +24,9 @@ def package(config, workdir: str, output: str) -> dict:
   runs into one DIR cannot mix their files and a failure leaves nothing half-written."""
   task = validation.validate(config)
   workdir_lib.check_outside(output, workdir, '--output')
-  if (paths.path(output) / 'checkpoints').exists():
-    raise UserError(f'{output} already holds checkpoints; package into a new --output')
+  _check_new(output)
   loaded = inference.load_model(task, workdir, parallel.create_mesh())
+  created = workdir_lib.first_missing(output)
   workdir_lib.check_writable(output, '--output')
   shipped = copy.deepcopy(config)
   shipped.ema_decay = 0.0  # the packaged parameters are the EMA already
@@ -46,6 +46,7 @@ def package(config, workdir: str, output: str) -> dict:
     if local:
       _move_into_place(target, output)
   except OSError as e:
+    workdir_lib.remove_if_empty(output, created)
     raise UserError(f'cannot write {e.filename or output}: {e.strerror or e}; nothing was '
                     f'packaged into {output}') from None
   finally:
@@ -54,6 +55,23 @@ def package(config, workdir: str, output: str) -> dict:
   print(f"packaged {config.model} at step {loaded.step} ({meta['trainable_parameters']:,} "
         f"parameters) into {output}")
   return meta
+
+
+def _check_new(output: str) -> None:
+  """UserError unless `output` is new or an empty folder: a package is a whole folder of its
+  own, and the rename that puts it in place could not keep files already there."""
+  target = paths.path(output)
+  if (target / 'checkpoints').exists():
+    raise UserError(f'{output} already holds checkpoints; package into a new --output')
+  workdir_lib.check_not_in_run(output, '--output')
+  if not paths.is_local(output):
+    return
+  if os.path.isfile(output):
+    raise UserError(f'--output {output} is a file; package writes a folder')
+  held = sorted(os.listdir(output)) if os.path.isdir(output) else []
+  if held:
+    raise UserError(f'--output {output} holds files ({", ".join(held[:3])}'
+                    f'{" and more" if len(held) > 3 else ""}); package into a new or empty folder')
 
 
 def _temporary(output: str) -> str:

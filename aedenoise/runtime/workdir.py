@@ -76,6 +76,32 @@ def check_outside(output: str, workdir: str, what: str, folder: str = '') -> Non
                     f'elsewhere')
 
 
+def run_holding(path: str) -> str | None:
+  """The training workdir (a folder holding config.json and checkpoints/) that `path` is or lies
+  inside, or None."""
+  if not path or not paths.is_local(path):
+    return None
+  here = os.path.realpath(path)
+  while True:
+    if (os.path.isfile(os.path.join(here, 'config.json')) and
+        os.path.isdir(os.path.join(here, 'checkpoints'))):
+      return here
+    parent = os.path.dirname(here)
+    if parent == here:
+      return None
+    here = parent
+
+
+def check_not_in_run(output: str, what: str) -> None:
+  """UserError when `output` is, or lies inside, a training workdir: what a mode writes there
+  would mix with the run's own files (its checkpoints, metrics and evaluations)."""
+  run = run_holding(output)
+  if run is not None:
+    where = 'is' if run == os.path.realpath(output) else 'lies inside'
+    raise UserError(f'{what} {output} {where} a training workdir ({run} holds config.json and '
+                    f'checkpoints/); write it elsewhere')
+
+
 def config_json(config) -> str:
   return config.to_json_best_effort(indent=2, sort_keys=True)
 

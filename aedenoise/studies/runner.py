@@ -126,8 +126,12 @@ def _run_all(study: definition.Study, runs: list[definition.Run], root: str,
       started = time.monotonic()
       study.train(run, workdir)
       done = study.score(run, workdir)
-      paths.write_text(paths.path(workdir) / definition.SCORES, json.dumps(
-          {'step': run.config.num_train_steps, 'scores': done}, indent=2) + '\n')
+      try:
+        paths.write_text(paths.path(workdir) / definition.SCORES, json.dumps(
+            {'step': run.config.num_train_steps, 'scores': done}, indent=2) + '\n')
+      except OSError as e:
+        raise UserError(f'cannot write {e.filename or workdir}: {e.strerror or e}; the run\'s '
+                        f'checkpoint is kept, and the same command scores it again') from None
       took.append((run, time.monotonic() - started))
       pending.remove(run)
     scores += done
