@@ -38,7 +38,8 @@ def define_flags() -> None:
   flags.DEFINE_integer('workers', 0, 'Processes running the baselines (0 = one per CPU core).')
   flags.DEFINE_string('cache', None, 'Baseline cache folder (default OUT/cache).')
   flags.DEFINE_integer('seed', 0, 'Noise seed.')
-  flags.DEFINE_integer('tile', 0, 'Tile size for the model (0 = from its geometry).')
+  flags.DEFINE_integer('tile', 0, 'Tile size for the model (0 = whole images where they fit, '
+                       'else from its geometry).')
   flags.DEFINE_integer('tile_overlap', -1, 'Tile overlap for the model (-1 = from its geometry).')
   flags.DEFINE_integer('max_memory', 0, 'Megabytes the model\'s tiles may take at once '
                        f'(0 = {inference.DEFAULT_MAX_MEMORY_MB}).')

@@ -110,14 +110,16 @@ class Task:
   """What a run is. Built by `task(config)`; its parts are never re-derived elsewhere.
 
   `degradation` is the training's resolved spec (a dict), `eval_degradation` what evaluation
-  applies to clean images; `conv_impl` the convolution implementation every jit of the model is traced with
-  (`jit`, `traced`); `objective` the loss; `dtype` the compute type."""
+  applies to clean images; `conv_impl` the convolution implementation every jit of the model is
+  traced with (`jit`, `traced`), and `inference_conv_impl` that of restoring images (`jit(fn,
+  inference=True)`: no gradients); `objective` the loss; `dtype` the compute type."""
   config: object
   model: object
   label: str
   degradation: object
   eval_degradation: object
   conv_impl: str
+  inference_conv_impl: str
   objective: losses.Objective
   dtype: object
 
@@ -148,9 +150,11 @@ class Task:
     """`fn`, traced (by jit, eval_shape, ...) with this task's convolutions."""
     return policy.traced_with_conv_impl(fn, self.conv_impl)
 
-  def jit(self, fn, **jit_kwargs):
-    """`jax.jit` of `fn`, which applies this task's model, with its convolutions."""
-    return policy.jit(fn, self.conv_impl, **jit_kwargs)
+  def jit(self, fn, inference: bool = False, **jit_kwargs):
+    """`jax.jit` of `fn`, which applies this task's model, with its convolutions (those of
+    inference where `fn` restores images and takes no gradient)."""
+    return policy.jit(fn, self.inference_conv_impl if inference else self.conv_impl,
+                      **jit_kwargs)
 
   def predict(self, variables, x):
     """The restored images for inputs `x` (inference: no dropout, state read, not updated)."""
@@ -193,5 +197,6 @@ def task(config) -> Task:
   return Task(config=config, model=model, label=model_label(config),
               degradation=_spec(config.degradation),
               eval_degradation=_spec(config.eval.degradation or config.degradation),
-              conv_impl=policy.conv_impl(config.conv_impl), objective=_objective(config, model),
+              conv_impl=policy.conv_impl(config.conv_impl),
+              inference_conv_impl=policy.inference_conv_impl(config.conv_impl), objective=_objective(config, model),
               dtype=_compute_dtype(config))

@@ -6,6 +6,7 @@ measured (docs/PERFORMANCE.md); an accelerator keeps the straightforward XLA for
 | choice | CPU | GPU, TPU |
 |---|---|---|
 | convolutions (`conv_impl='auto'`) | 'matmul' (aedenoise/cpu/kernels.py) | 'lax' |
+| convolutions of inference (restore, the API, the benchmark) | 'by_shape' | 'lax' |
 | images per device in one pass (`micro_batch_size='auto'`) | 1 | the whole batch |
 | a `one_of` degradation in training | image by image (`lax.map`) | vectorised (`vmap`) |
 | SSIM's Gaussian window on small images | banded matrix products | dm-pix's convolutions |
@@ -42,6 +43,15 @@ def conv_impl(setting: str = AUTO) -> str:
   if setting not in layers.IMPLS:
     raise UserError(f'conv_impl must be one of {", ".join(CONV_IMPLS)}, got {setting!r}')
   return setting
+
+
+def inference_conv_impl(setting: str = AUTO) -> str:
+  """The convolution implementation of inference for `config.conv_impl`: 'auto' is 'by_shape' on
+  the CPU (no gradients: each layer takes its faster forward pass), 'lax' elsewhere; a name is
+  itself."""
+  if setting == AUTO:
+    return 'by_shape' if on_cpu() else 'lax'
+  return conv_impl(setting)
 
 
 def traced_with_conv_impl(fn, setting: str = AUTO):

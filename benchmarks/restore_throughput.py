@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,11 +45,11 @@ def measure(denoiser, image: np.ndarray, rounds: int) -> dict:
   restorer = denoiser.restorer
   run, device, tiles = restorer._run, [], []  # pylint: disable=protected-access
 
-  def timed_run(batch):
+  def timed_run(batch, size):
     start = time.perf_counter()
-    out = run(batch)
+    out = run(batch, size)
     device.append(time.perf_counter() - start)
-    tiles.append(len(batch))
+    tiles.append((len(batch), batch.shape[1:3]))
     return out
   restorer._run = timed_run  # pylint: disable=protected-access
   restored = denoiser(image)  # compiles
@@ -60,15 +59,15 @@ def measure(denoiser, image: np.ndarray, rounds: int) -> dict:
     tiles.clear()
     start = time.perf_counter()
     denoiser(image)
-    calls.append((time.perf_counter() - start, sum(device), sum(tiles)))
+    calls.append((time.perf_counter() - start, sum(device), list(tiles)))
   restorer._run = run  # pylint: disable=protected-access
-  seconds, device_s, n_tiles = sorted(calls)[len(calls) // 2]
-  (th, tw), pixels = restorer.tile, image.shape[0] * image.shape[1]
-  return {'tile': [th, tw], 'overlap': restorer.overlap, 'tiles': n_tiles,
-          'batch': restorer.batch, 'seconds': round(seconds, 4),
+  seconds, device_s, runs = sorted(calls)[len(calls) // 2]
+  pixels = image.shape[0] * image.shape[1]
+  return {'tile': list(runs[0][1]), 'overlap': restorer.overlap,
+          'tiles': sum(n for n, _ in runs), 'seconds': round(seconds, 4),
           'megapixels_per_sec': round(pixels / 1e6 / seconds, 4),
           'device_share': round(device_s / seconds, 3),
-          'tiled_pixels': round(n_tiles * th * tw / pixels, 2)}, restored
+          'tiled_pixels': round(sum(n * h * w for n, (h, w) in runs) / pixels, 2)}, restored
 
 
 def weights_file(denoiser, image, restored, path: str) -> None:
@@ -102,7 +101,7 @@ def main():
       config.conv_impl = impl
       denoiser = aedenoise.load(args.workdir, config=config, tile=tile)
       row, out = measure(denoiser, image, args.rounds)
-      restored = out if restored is None else restored
+      restored = out  # the last setting's: the peer is compared with it
       print(json.dumps({'restore': f'aedenoise {config.model}', 'conv_impl': impl,
                         'size': [h, w], **row, 'cpu': cpu}), flush=True)
   if args.peer_python:

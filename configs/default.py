@@ -27,8 +27,9 @@ def get_config(arg=None, model: str = 'dual_skip', recipe: dict | None = None,
   config.model = model
   config.model_kwargs = ml_collections.ConfigDict()
   # How convolutions are computed: 'matmul' (im2col matrix products; fast on CPU), 'lax' (XLA's
-  # convolutions; fast on GPU/TPU) or 'auto' (aedenoise/policy.py: matmul on CPU, lax elsewhere).
-  # Parameters and results are the same either way.
+  # convolutions; fast on GPU/TPU), 'by_shape' (per layer, the faster forward pass on CPU) or
+  # 'auto' (aedenoise/policy.py: on CPU matmul for training, by_shape for restoring; lax
+  # elsewhere). Parameters and results are the same either way.
   config.conv_impl = 'auto'
 
   # Training method (aedenoise/methods/): 'supervised' (degraded input -> clean target),

@@ -8,6 +8,7 @@ import pytest
 
 import aedenoise
 from aedenoise.errors import UserError
+from aedenoise.runtime import workdir as workdir_lib
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'legacy_workdirs')
 
@@ -129,3 +130,20 @@ def test_a_uint16_array_is_restored_as_the_command_line_restores_a_16_bit_png(tm
   from_array = aedenoise.load(workdir)(deep)
   assert from_array.dtype == np.uint16 and from_file.dtype.itemsize == 2
   assert np.abs(from_array.astype(np.int64) - from_file.astype(np.int64)).max() <= 1
+
+
+@pytest.mark.parametrize('name,step,channels', SHIPPED)
+def test_the_shipped_models_restore_as_they_did_through_tiles(name, step, channels):
+  """Whole images with each layer's faster formulation (the default now) give the outputs of
+  256x256 tiles with matrix-product convolutions (the default before) within one 8-bit level."""
+  from image_files import smooth_image  # pylint: disable=g-import-not-at-top
+  del step
+  workdir = os.path.join(PRETRAINED, name)
+  config = workdir_lib.load_config(workdir)
+  config.conv_impl = 'matmul'
+  before = aedenoise.load(workdir, config=config, tile=256)
+  now = aedenoise.load(workdir)
+  clean = smooth_image(4, 300, 280, channels).astype(np.float32) / 255.0
+  noisy = np.clip(aedenoise.degrade(clean, 'gaussian_s25', seed=1), 0, 1)
+  a, b = now(noisy), before(noisy)
+  assert a.shape == b.shape and np.abs(a - b).max() <= 1 / 255

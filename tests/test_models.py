@@ -42,3 +42,13 @@ def test_matmul_and_lax_formulations_agree(name):
 def test_skip_connections_need_the_dual_model():
   with pytest.raises(ValueError, match='dual'):
     MODELS['single'](skips=True).init(jax.random.key(0), jnp.zeros((1, 100, 100, 1)))
+
+
+@pytest.mark.parametrize('name', ['unet', 'dual_skip', 'dncnn'])
+def test_the_by_shape_formulation_computes_the_same_outputs(name):
+  """Inference on the CPU picks each layer's formulation by its shape; same outputs as lax."""
+  x = jnp.asarray(np.random.default_rng(0).random((1, 40, 48, 1)), jnp.float32)
+  model = MODELS[name]()
+  variables = model.init(jax.random.key(1), x)
+  apply = lambda impl: layers.traced_with(impl, lambda: model.apply(variables, x))()
+  np.testing.assert_allclose(apply('by_shape'), apply('lax'), rtol=1e-4, atol=1e-5)

@@ -141,7 +141,7 @@ def test_tiled_equals_whole_image_for_the_unet():
   """The U-Net's receptive field spans many pixels; with the default overlap the tiles blend back
   to the whole image's restoration within one 8-bit level."""
   from aedenoise.configs import unet  # pylint: disable=g-import-not-at-top
-  model, variables, r = _restorer(unet, tile=0, overlap=-1, arg='colour,quick')
+  model, variables, r = _restorer(unet, tile=256, overlap=-1, arg='colour,quick')
   assert r.geometry.fixed is None and r.geometry.multiple == 4 and r.tile == (256, 256)
   image = np.random.default_rng(3).random((280, 300, 3)).astype(np.float32)
   tiled = r.restore([image])[0]
@@ -170,3 +170,32 @@ def test_tile_batches_follow_the_memory_budget():
   assert small.batch == n_dev and large.batch == 64
   image = np.random.default_rng(6).random((150, 130, 3)).astype(np.float32)
   np.testing.assert_allclose(small.restore([image])[0], large.restore([image])[0], atol=1e-5)
+
+
+@pytest.mark.parametrize('name', ['unet', 'dual_skip'])
+def test_whole_images_where_they_fit_equal_todays_tiles(name):
+  """By default a photo goes through the model whole (one tile of its size, rounded up to a
+  bucket) when that fits the memory budget, in tiles of the default size when not; the two agree
+  within one 8-bit level, and the images of one stream may mix both."""
+  config = __import__(f'aedenoise.configs.{name}', fromlist=['x']).get_config('quick')
+  task = build.task(config)
+  variables = task.init_variables()
+  mesh = parallel.create_mesh()
+  whole = inference.Restorer(task, variables, mesh)
+  tiled = inference.Restorer(task, variables, mesh, tile=256)
+  small_budget = inference.Restorer(task, variables, mesh, max_memory_mb=1)
+  assert whole.tile_for(300, 280) == ((384, 352), mesh.devices.size)  # 300 + 2 * 32, to 32s
+  assert tiled.tile_for(300, 280)[0] == (256, 256)
+  assert tiled.tile_for(100, 300)[0] == (192, 256)  # a side smaller than the tile: shrunk to it
+  assert small_budget.tile_for(300, 280)[0] == (256, 256)
+  rng = np.random.default_rng(4)
+  images = [rng.random(s + (config.data.channels,)).astype(np.float32)
+            for s in ((300, 280), (64, 90), (300, 280))]
+  for a, b in zip(whole.restore(images), tiled.restore(images)):
+    assert a.shape == b.shape and np.abs(a - b).max() <= 1 / 255
+
+
+def test_a_short_last_batch_runs_in_a_small_batch():
+  r = inference.Restorer.__new__(inference.Restorer)
+  r.n_dev = 2
+  assert [r.padded_batch(n, 32) for n in (1, 2, 3, 5, 9, 17, 32)] == [2, 2, 4, 8, 16, 32, 32]

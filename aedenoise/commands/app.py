@@ -51,7 +51,8 @@ flags.DEFINE_integer('seed', 0, 'Seed of --mode=degrade (and restore\'s --degrad
 flags.DEFINE_bool('overwrite', False, '--mode=restore: restore again the images whose outputs a '
                   'previous run finished (by default they are kept, so a rerun does the rest).')
 flags.DEFINE_integer('tile', 0, '--mode=restore: tile side in input pixels (0: the model\'s input size '
-                     'for a one-size model, else 256).')
+                     'for a one-size model, else each image whole where it fits in --max_memory '
+                     'and 256 where not).')
 flags.DEFINE_integer('tile_overlap', -1, '--mode=restore: pixels shared by neighbouring tiles (-1: a '
                      'quarter of a one-size model\'s input, else 32).')
 flags.DEFINE_enum('channel_mode', 'per_channel', ['per_channel', 'luma'], '--mode=restore with a '

@@ -280,3 +280,25 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, r
   if feature_group_count > 1:
     return depthwise_conv(lhs, rhs, window_strides, padding)
   return conv_matmul(lhs, rhs, window_strides, padding)
+
+
+# Input channels from which a stride-1 convolution with a spatial kernel runs on XLA's own kernel
+# in `conv_by_shape`: below, its im2col is narrow enough to fuse with what surrounds it, and the
+# matrix product was faster in whole models (docs/PERFORMANCE.md).
+WIDE_INPUT = 32
+
+
+def conv_by_shape(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
+                  dimension_numbers=None, feature_group_count=1, precision=None, **kwargs):
+  """Drop-in for `lax.conv_general_dilated` for inference on XLA:CPU, the formulation chosen per
+  layer: XLA's own kernel for stride-1 convolutions with a spatial kernel and at least WIDE_INPUT
+  input channels (im2col would multiply their memory traffic by the kernel's area), the matrix
+  product for 1x1, strided, narrower and depthwise ones (docs/PERFORMANCE.md)."""
+  kh, kw = rhs.shape[:2]
+  spatial = kh * kw > 1 and all(s == 1 for s in window_strides)
+  if spatial and feature_group_count == 1 and lhs.shape[-1] >= WIDE_INPUT:
+    return lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
+                                    dimension_numbers, feature_group_count, precision=precision,
+                                    **kwargs)
+  return conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
+                              dimension_numbers, feature_group_count, precision, **kwargs)

@@ -6,7 +6,9 @@ named in `IMPLS` and chosen for a whole traced function with `using(impl)` (the 
 and restorer wrap their jitted functions in it, with the choice of `aedenoise/policy.py`):
 
 * 'lax': XLA's own convolutions (cuDNN-style kernels on accelerators);
-* 'matmul': the same operators as matrix products (`aedenoise/cpu/kernels.py`), fast on XLA:CPU.
+* 'matmul': the same operators as matrix products (`aedenoise/cpu/kernels.py`), fast on XLA:CPU,
+  and their gradients faster still;
+* 'by_shape': per layer, whichever of the two XLA:CPU runs faster forward (inference).
 
 Parameter names, shapes and initialisers are those of `nn.Conv` and `nn.ConvTranspose`
 (`transpose_kernel=False`) whatever the implementation, so parameter counts and checkpoints do not
@@ -35,6 +37,7 @@ def _lax_conv_transpose(x, kernel, strides, padding):
 IMPLS: dict[str, tuple[Callable | None, Callable]] = {
     'lax': (None, _lax_conv_transpose),  # None: nn.Conv's own lax.conv_general_dilated
     'matmul': (kernels.conv_general_dilated, kernels.conv_transpose),
+    'by_shape': (kernels.conv_by_shape, kernels.conv_transpose),
 }
 DEFAULT_IMPL = 'lax'
 _current = contextvars.ContextVar('conv_impl', default=DEFAULT_IMPL)

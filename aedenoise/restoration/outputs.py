@@ -234,10 +234,10 @@ def plan(input_dir: str, output_dir: str, *, out_size: Callable[[image_io.Header
     else:
       pending.append(item)
   if foreign:
-    raise UserError(f'--output {output_dir} already holds {len(foreign)} file(s) of the names to '
-                    f'write that are not finished outputs of these inputs (another image size, '
-                    f'or not an image): {image_io.first_few(foreign)}; remove them or pass '
-                    f'--overwrite')
+    named = [os.path.join(output_dir, name) for name in foreign]
+    raise UserError(f'--output: {len(foreign)} output(s) would replace files that are not '
+                    f'finished outputs of these inputs (another image size, or not an image): '
+                    f'{image_io.first_few(named)}; remove them or pass --overwrite')
   created = workdir_lib.first_missing(output_dir)
   result = Plan(input_dir, output_dir, pending, kept, skipped, notes, created)
   try:

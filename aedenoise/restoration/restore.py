@@ -99,7 +99,12 @@ def restore_folder(config, workdir: str, input_dir: str, output_dir: str, *, til
                       overwrite=overwrite, max_pixels=max_pixels)
   skipped, bits, written = list(plan.skipped), outputs.Bits(), 0
   (th, tw), used_overlap = geometry.tile(tile, overlap)
-  details = f' (tiles {th}x{tw}, overlap {used_overlap})'
+  if not tile and geometry.fixed is None:
+    budget = max_memory_mb or inference.DEFAULT_MAX_MEMORY_MB
+    details = (f' (whole, or in {th}x{tw} tiles where a whole image would need over {budget} MB; '
+               f'mirrored by {used_overlap} pixels)')
+  else:
+    details = f' (tiles {th}x{tw}, overlap {used_overlap})'
   if not plan.pending and not plan.kept:  # every header failed to read
     plan.undo()
     raise UserError(f'none of the {len(skipped)} images under {input_dir} could be read: '
