@@ -11,7 +11,7 @@ import pytest
 from aedenoise import build
 from aedenoise.errors import UserError
 from aedenoise.input_pipeline import images as image_io
-from aedenoise.studies import STUDIES, definition, dual_autoencoders
+from aedenoise.studies import STUDIES, claims, definition, dual_autoencoders
 from aedenoise.studies import runner as study
 from aedenoise.studies.definition import Paper, Run
 from conftest import ROOT, tiny_config
@@ -33,6 +33,11 @@ class _Tiny(definition.Study):
     records, _ = definition.evaluate_on(run.config, workdir, 'builtin:skimage', 'all', 4)
     return definition.model_rows(records, build.model_label(run.config), run.model)
 
+  def claims(self):
+    return (claims.above('a restores better than b', [(('a', 'gaussian', 'psnr'),
+                                                               ('b', 'gaussian', 'psnr'))]),
+            claims.above('c beats a', [(('c', 'gaussian', 'psnr'), ('a', 'gaussian', 'psnr'))]))
+
 
 def test_a_study_trains_scores_reports_and_skips_finished_runs(tmp_path, caplog):
   root = str(tmp_path / 'w')
@@ -46,6 +51,11 @@ def test_a_study_trains_scores_reports_and_skips_finished_runs(tmp_path, caplog)
   assert {'study', 'model', 'row', 'metric', 'value', 'paper'} <= set(saved[0])
   table = (tmp_path / 'w' / 'study.md').read_text()
   assert '| a | gaussian | 20.00 |' in table
+  decided = json.loads((tmp_path / 'w' / 'claims.json').read_text())
+  assert [c['holds'] for c in decided][1] is None  # c never ran: the records cannot decide
+  assert decided[0]['holds'] in (True, False) and set(decided[0]['evidence']) == {
+      'a | gaussian | psnr', 'b | gaussian | psnr'}
+  assert '## Claims' in table and '| c beats a | cannot be decided |' in table
   for run in ('run_a', 'run_b'):
     assert os.path.exists(os.path.join(root, run, 'checkpoints'))  # an ordinary workdir
   # Again: both runs are finished, so only the reports are rewritten, with the same numbers.
@@ -75,6 +85,12 @@ def test_the_dual_autoencoder_study_runs_end_to_end_on_faces(tmp_path, monkeypat
   assert {r['row'] for r in ran} == {'gaussian', 'impulse', 'speckle', 'poisson'}
   for name in ('study.md', 'study.csv', 'curves.png', 'samples_gaussian.png'):
     assert os.path.exists(os.path.join(root, name)), name
+  decided = json.loads(open(os.path.join(root, 'claims.json')).read())
+  # The first claim compares the models that ran (decided); the others need the missing four.
+  assert len(decided) == 4 and decided[0]['holds'] in (True, False)
+  assert all(c['holds'] is None for c in decided[1:])
+  assert set(decided[0]['evidence']) == {f'{m} | {n} | psnr' for m in ('single', 'dual_skip')
+                                         for n in ('impulse', 'speckle', 'poisson')}
 
 
 def _study(*args, cwd=ROOT):
@@ -109,3 +125,31 @@ def test_the_time_left_counts_imported_and_trained_runs_apart():
   took.append((trained, 50.0))
   assert study.estimate_left(took, [run(1, 'b.pt'), run(300)]) == pytest.approx(600.0 + 150.0)
   assert study.estimate_left(took, []) == 0.0
+
+
+def test_claims_hold_fail_or_cannot_be_decided_on_the_records():
+  rows = [{'model': m, 'row': 'r', 'metric': 'psnr', 'value': v}
+          for m, v in (('a', 30.0), ('b', 28.0), ('c', 28.0))]
+  decide = lambda claim: claim.evaluate(rows)[0]
+  assert decide(claims.above('a > b', [(('a', 'r', 'psnr'), ('b', 'r', 'psnr'))])) is True
+  assert decide(claims.above('b > a', [(('b', 'r', 'psnr'), ('a', 'r', 'psnr'))])) is False
+  assert decide(claims.above('x > a', [(('x', 'r', 'psnr'), ('a', 'r', 'psnr'))])) is None
+  # One failing part decides against the claim even where another part cannot be decided.
+  assert decide(claims.above('both', [(('x', 'r', 'psnr'), ('a', 'r', 'psnr')),
+                                      (('b', 'r', 'psnr'), ('a', 'r', 'psnr'))])) is False
+  assert decide(claims.best('a best', 'a', ('a', 'b', 'c'), ('r',), 'psnr')) is True
+  assert decide(claims.rising('b <= c < a', [('b', 'r', 'psnr'), ('c', 'r', 'psnr'),
+                                             ('a', 'r', 'psnr')], strict=(False, True))) is True
+  assert decide(claims.rising('b < c', [('b', 'r', 'psnr'), ('c', 'r', 'psnr')])) is False
+  assert decide(claims.mean_above('a over b, c', [('a', 'r', 'psnr')],
+                                  [('b', 'r', 'psnr'), ('c', 'r', 'psnr')])) is True
+  holds, evidence = claims.above('a > b', [(('a', 'r', 'psnr'), ('b', 'r', 'psnr'))]).evaluate(rows)
+  assert evidence == {'a | r | psnr': 30.0, 'b | r | psnr': 28.0}
+
+
+@pytest.mark.parametrize('name,least', [('dual_autoencoders', 3), ('mnist_grid', 3),
+                                        ('image_quality', 3), ('cifar_autoencoders', 2),
+                                        ('sidd_linear_ae', 1)])
+def test_every_study_states_its_papers_claims(name, least):
+  stated = STUDIES[name].claims()
+  assert len(stated) >= least and len({c.text for c in stated}) == len(stated)

@@ -5,11 +5,13 @@ import copy
 
 from aedenoise.degradations.core import DegradationError
 
-# The dual-autoencoder study (dual autoencoders): one of four noises per image, strength drawn from a range. The
-# seed names the centres (speckle variance 0.02, about 30% impulse pixels) and says it used
-# scikit-image's `random_noise`, whose defaults are Gaussian variance 0.01 and, for 8-bit images,
-# Poisson with 256 levels. Its "Gaussian variance 10" is read on the 0-255 scale of the lower end.
-# The ranges around those centres are this project's choice (the paper's code is not public).
+# The dual-autoencoder study: one of four noises per image, its strength drawn from a range. The
+# paper names speckle variance 0.02 and about 30% impulse pixels, says it used scikit-image's
+# `random_noise` (defaults: Gaussian variance 0.01, Poisson with 256 levels for 8-bit images) and
+# gives Gaussian noise as "mean 0, variance 10": sigma 3.2 on the 0-255 scale (0.012 on [0, 1]),
+# or 3.2 on [0, 1]. Neither reading matches the sigma range below (0.05-0.15 on [0, 1], around
+# random_noise's default 0.1); the ranges are this project's choice (the paper's code is not
+# public), and docs/STUDIES.md says so.
 FACES_MIX = {
     'kind': 'one_of',
     'options': {

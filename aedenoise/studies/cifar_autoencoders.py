@@ -25,7 +25,7 @@ from aedenoise import build, degradations
 from aedenoise.configs import cifar_model_a, cifar_model_b, cifar_model_b_small, cifar_model_c
 from aedenoise.restoration import inference
 from aedenoise.runtime import parallel
-from aedenoise.studies import classifier, definition
+from aedenoise.studies import claims, classifier, definition
 from aedenoise.studies.definition import Paper, Run
 
 MIX = 'noise mix'
@@ -88,6 +88,23 @@ class CifarAutoencoders(definition.Study):
     fields.update({'data.num_eval': limit, 'eval.batch_size': 250})
     config.update_from_flattened_dict(fields)
     return config
+
+  def claims(self) -> tuple[claims.Claim, ...]:
+    authors = [model for _, model, *_ in AUTHORS]  # 35.pt, 37.pt, 38.pt
+    row = f'{HELD_OUT}, {MIX}'
+    return (
+        claims.rising('The author\'s models improve in PSNR: 35.pt < 37.pt <= 38.pt',
+                      [(m, row, 'psnr') for m in authors], strict=(True, False)),
+        claims.rising('The author\'s models improve in the classifier\'s macro-F1 on their '
+                      'restorations: 35.pt < 37.pt <= 38.pt',
+                      [(m, row, 'f1_batches') for m in authors],
+                      strict=(True, False)),
+        claims.above('Model-B is above Model-A (PSNR)',
+                     [(('Model-B (Fig. 5)', row, 'psnr'), ('Model-A', row, 'psnr'))]),
+        claims.above('Restored images classify better than the noisy ones (macro-F1 per 4)',
+                     [((m, row, 'f1_batches'), ('noisy input', row, 'f1_batches'))
+                      for m in authors]),
+    )
 
   def score(self, run: Run, workdir: str) -> list[dict]:
     config, label = run.config, build.model_label(run.config)

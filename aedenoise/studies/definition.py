@@ -65,6 +65,10 @@ class Study:
     """{'model', 'row', 'metric', 'value'} records of a finished run."""
     raise NotImplementedError
 
+  def claims(self) -> tuple:
+    """The paper's claims as checks over the report's records (aedenoise/studies/claims.py)."""
+    return ()
+
   def figures(self, root: str, runs: list[Run]) -> list[str]:
     """Writes the study's figures under `root` from its finished runs; returns their names."""
     del root, runs

@@ -24,7 +24,7 @@ from aedenoise import build
 from aedenoise.configs import default
 from aedenoise.runtime import paths
 from aedenoise.runtime.writers import read_jsonl
-from aedenoise.studies import definition
+from aedenoise.studies import claims, definition
 from aedenoise.studies.definition import Paper, Run
 
 MODELS = ('single', 'single_sep', 'dual', 'dual_sep', 'dual_skip', 'dual_skip_sep')
@@ -40,6 +40,21 @@ PUBLISHED = {
 }
 BUDGET_STEPS = {'smoke': (8, 8), 'reduced': (2_500, 32), 'full': (45_000, 128)}  # (steps, batch)
 SAMPLES = 'study_samples.npz'
+
+
+def _impulse_collapse(values, twins) -> bool | None:
+  """For every (plain, separable) pair: the deficit on impulse noise exceeds that on the others."""
+  results = []
+  for plain, sep in twins:
+    deficit = {}
+    for noise in NOISES:
+      a, b = values((plain, noise, 'psnr')), values((sep, noise, 'psnr'))
+      deficit[noise] = None if a is None or b is None else a - b
+    if any(d is None for d in deficit.values()):
+      results.append(None)
+    else:
+      results.append(all(deficit['impulse'] > d for n, d in deficit.items() if n != 'impulse'))
+  return claims.all_of(results)
 
 
 class DualAutoencoders(definition.Study):
@@ -69,6 +84,21 @@ class DualAutoencoders(definition.Study):
           'eval.batch_size': 8 if smoke else 64})
       runs.append(Run(model, model, config))
     return runs
+
+  def claims(self) -> tuple[claims.Claim, ...]:
+    twins = (('single', 'single_sep'), ('dual', 'dual_sep'), ('dual_skip', 'dual_skip_sep'))
+    return (
+        claims.best('The dual autoencoder with skip connections gives the best PSNR on impulse, '
+                    'speckle and Poisson noise', 'dual_skip', MODELS,
+                    ('impulse', 'speckle', 'poisson'), 'psnr'),
+        claims.above('The dual autoencoder is above the single one on every noise (PSNR)',
+                     [(('dual', n, 'psnr'), ('single', n, 'psnr')) for n in NOISES]),
+        claims.above('Each separable-convolution model is below its plain twin on every noise '
+                     '(PSNR)', [((plain, n, 'psnr'), (sep, n, 'psnr'))
+                                for plain, sep in twins for n in NOISES]),
+        claims.Claim('The separable models collapse on impulse noise: their PSNR deficit to the '
+                     'plain twin is largest there', lambda v: _impulse_collapse(v, twins)),
+    )
 
   def score(self, run: Run, workdir: str) -> list[dict]:
     config = run.config

@@ -26,10 +26,11 @@ from aedenoise import input_pipeline
 from aedenoise.configs import cifar_pool_ae, cifar_vae, sr_deconv, sr_resnet
 from aedenoise.restoration import inference
 from aedenoise.runtime import parallel
-from aedenoise.studies import definition
+from aedenoise.studies import claims, definition
 from aedenoise.studies.definition import Paper, Run
 
 PHOTOS = '360x360 photos'
+HELD_OUT = 'CIFAR-10 held-out'  # the denoisers' rows: '<HELD_OUT>, <noise>'
 NEAREST, DECONV, RESNET = ('nearest (from 90x90)', 'deconvolution net (from 180x180)',
                            'ResNet (from 90x90)')
 # Table 1, as its values read: PSNR (dB), SSIM, MSE.
@@ -84,6 +85,25 @@ class ImageQuality(definition.Study):
                       extra={'kind': 'sr', 'factor': factor, 'limit': photo_limit}))
     return runs
 
+  def claims(self) -> tuple[claims.Claim, ...]:
+    noises = tuple(degradations.PRESETS['quality_mix']['options'])
+    model_a, model_b = DENOISERS['pool_ae_a'][0], DENOISERS['pool_ae_b'][0]
+    psnr = lambda model: (model, PHOTOS, 'psnr')
+    return (
+        claims.mean_above('Model A (trained clean -> clean) restores the noisy images better '
+                          'than Model B (noisy -> clean): mean PSNR over the five noises',
+                          [(model_a, f'{HELD_OUT}, {n}', 'psnr') for n in noises],
+                          [(model_b, f'{HELD_OUT}, {n}', 'psnr') for n in noises]),
+        claims.above('The ResNet upscales 4x better than nearest-neighbour interpolation (PSNR)',
+                     [(psnr(RESNET), psnr(NEAREST))]),
+        claims.above('(not in the paper) The ResNet upscales 4x better than bicubic '
+                     'interpolation (PSNR)',
+                     [(psnr(RESNET), psnr('bicubic (from 90x90)'))]),
+        claims.above('(not in the paper) The deconvolution net upscales 2x better than bicubic '
+                     'interpolation (PSNR)',
+                     [(psnr(DECONV), psnr('bicubic (from 180x180)'))]),
+    )
+
   def score(self, run: Run, workdir: str) -> list[dict]:
     if run.extra['kind'] == 'sr':
       return _score_super_resolution(run, workdir)
@@ -93,7 +113,7 @@ class ImageQuality(definition.Study):
                                         int(config.data.num_eval), name='cifar_held_out')
     rows = (definition.model_rows(records, build.model_label(config), run.model)
             + definition.input_rows(records))
-    return [dict(r, row=f'CIFAR-10 held-out, {r["row"]}') for r in rows]
+    return [dict(r, row=f'{HELD_OUT}, {r["row"]}') for r in rows]
 
   def protocol(self, budget: str) -> str:
     lengths, _ = BUDGETS[budget]

@@ -26,7 +26,7 @@ from aedenoise.configs import mnist_dae as mnist_config
 from aedenoise.models import mnist_dae
 from aedenoise.runtime import paths
 from aedenoise.runtime.writers import read_jsonl
-from aedenoise.studies import definition
+from aedenoise.studies import claims, definition
 from aedenoise.studies.definition import Paper, Run
 
 # Table 1: the share of the 784 input values the latent keeps, per latent side.
@@ -49,6 +49,14 @@ def latent_size(depth: int, latent: int) -> int:
   _, state = jax.eval_shape(lambda x: model.init_with_output(
       jax.random.key(0), x, capture_intermediates=True), x)
   return int(np.prod(state['intermediates'][f'enc{depth}']['__call__'][0].shape[1:]))
+
+
+def _worst_latent(values, latent: int) -> bool | None:
+  """Whether the highest test loss of the grid belongs to a model with this latent side."""
+  losses = {(d, l): values((label(d, l), 'test', 'loss')) for d, l in mnist_dae.KERNELS}
+  if any(v is None for v in losses.values()):
+    return None
+  return max(losses, key=losses.get)[1] == latent
 
 
 class MnistGrid(definition.Study):
@@ -74,6 +82,20 @@ class MnistGrid(definition.Study):
             'data.tfds_manual_dir': manual_dir})
         runs.append(Run(f'dae_{depth}_{latent}_seed{seed}', label(depth, latent), config, seed))
     return runs
+
+  def claims(self) -> tuple[claims.Claim, ...]:
+    loss = lambda d, l: (label(d, l), 'test', 'loss')
+    falling = lambda keys: list(zip(keys, keys[1:]))  # each value above the next one's
+    return (
+        claims.above('A larger latent gives a lower test loss, at every depth',
+                     [p for d in mnist_dae.DEPTHS
+                      for p in falling([loss(d, l) for l in sorted(mnist_dae.LATENTS)])]),
+        claims.above('A deeper network gives a lower test loss, at every latent size',
+                     [p for l in mnist_dae.LATENTS
+                      for p in falling([loss(d, l) for d in sorted(mnist_dae.DEPTHS)])]),
+        claims.Claim('The 5x5 latent gives the worst test loss of the grid',
+                     lambda v: _worst_latent(v, 5)),
+    )
 
   def score(self, run: Run, workdir: str) -> list[dict]:
     config = run.config

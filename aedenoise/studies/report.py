@@ -1,5 +1,6 @@
-"""A study's report: `study.json` (one record per number), `study.csv` and `study.md` (the paper's
-numbers and the project's side by side, with the difference).
+"""A study's report: `study.json` (one record per number), `study.csv`, `study.md` (the paper's
+numbers and the project's side by side, with the difference, and the paper's claims decided on
+them) and `claims.json` (aedenoise/studies/claims.py).
 
 A record is {"study", "model", "row", "metric", "value", "paper"}: one per number of the paper's
 tables (`paper` the published number, `value` the project's, None until its run has finished),
@@ -15,6 +16,7 @@ import math
 import numpy as np
 
 from aedenoise.runtime import paths
+from aedenoise.studies import claims
 from aedenoise.studies.definition import Study
 
 COLUMNS = ('study', 'model', 'row', 'metric', 'value', 'paper', 'spread', 'runs')
@@ -64,7 +66,7 @@ def _fmt(metric: str, value) -> str:
   return f'{value:.2f}'
 
 
-def markdown(study: Study, rows: list[dict], protocol: str) -> str:
+def markdown(study: Study, rows: list[dict], protocol: str, decided: list[dict] = ()) -> str:
   """One line per (model, row); for each metric: paper | project | difference."""
   metrics = [m for m in study.metrics if any(r['metric'] == m for r in rows)]
   metrics += sorted({r['metric'] for r in rows} - set(metrics))
@@ -93,11 +95,14 @@ def markdown(study: Study, rows: list[dict], protocol: str) -> str:
           + '\n'.join(lines) + '\n\n'
           + '`paper`: the published number; `here`: this project\'s (mean and standard deviation '
             'over runs where a model ran with several seeds); `diff` = here - paper. Rows without '
-            'a paper number are this project\'s.\n\n' + protocol + '\n')
+            'a paper number are this project\'s.\n\n'
+          + (claims.markdown(list(decided)) + '\n' if decided else '') + protocol + '\n')
 
 
-def write(root: str, study: Study, rows: list[dict], protocol: str) -> None:
+def write(root: str, study: Study, rows: list[dict], protocol: str,
+          decided: list[dict] = ()) -> None:
   out = paths.path(root)
   paths.write_text(out / 'study.json', json.dumps(rows, indent=2) + '\n')
   paths.write_text(out / 'study.csv', paths.csv_text(rows, COLUMNS))
-  paths.write_text(out / 'study.md', markdown(study, rows, protocol))
+  paths.write_text(out / 'claims.json', json.dumps(list(decided), indent=2) + '\n')
+  paths.write_text(out / 'study.md', markdown(study, rows, protocol, decided))

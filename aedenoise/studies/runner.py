@@ -18,7 +18,7 @@ from absl import logging
 from aedenoise.errors import UserError
 from aedenoise.runtime import paths
 from aedenoise.runtime import workdir as workdir_lib
-from aedenoise.studies import STUDIES, definition, report
+from aedenoise.studies import STUDIES, claims, definition, report
 
 SPEC = 'study_spec.json'  # in the study's workdir: which study and budget it holds
 
@@ -136,12 +136,14 @@ def _run_all(study: definition.Study, runs: list[definition.Run], root: str,
       pending.remove(run)
     scores += done
   rows = report.records(study, scores)
+  decided = claims.evaluate(study.name, study.claims(), rows)
   try:
-    report.write(root, study, rows, study.protocol(budget))
+    report.write(root, study, rows, study.protocol(budget), decided)
     figures = study.figures(root, runs)
   except OSError as e:
     raise UserError(f'cannot write {e.filename or root}: {e.strerror or e}; every run is kept, '
                     f'and the same command writes the reports again') from None
-  logging.info('study %s: %s written into %s%s', study.name, 'study.md, .json, .csv', root,
+  logging.info('study %s: %s written into %s%s', study.name,
+               'study.md, .json, .csv, claims.json', root,
                f' with {", ".join(figures)}' if figures else '')
   return rows

@@ -19,7 +19,7 @@ import math
 
 from aedenoise import build
 from aedenoise.configs import sidd_linear_ae as sidd_config
-from aedenoise.studies import definition
+from aedenoise.studies import claims, definition
 from aedenoise.studies.definition import Paper, Run
 
 
@@ -60,6 +60,17 @@ class SiddLinearAutoencoder(definition.Study):
         'data.eval': f'pairs:{pairs}/noisy,{pairs}/gt', 'data.eval_split': 'test',
         'data.test_fraction': 0.25, 'data.val_fraction': 0.0})
     return [Run('sidd_linear_ae', 'sidd_linear_ae', config)]
+
+  def claims(self) -> tuple[claims.Claim, ...]:
+    row = lambda split: f'{split}, {PROTOCOLS[0][0]}'
+    return (
+        claims.above('The model overfits: its validation error is above its training error '
+                     '(MSE, 0-255 scale)', [(('sidd_linear_ae', row('validation'), 'mse_255'),
+                                             ('sidd_linear_ae', row('train'), 'mse_255'))]),
+        claims.above('The linear autoencoder denoises the held-out pairs (PSNR above the noisy '
+                     'input\'s)', [(('sidd_linear_ae', row('validation'), 'psnr'),
+                                   ('noisy input', row('validation'), 'psnr'))]),
+    )
 
   def score(self, run: Run, workdir: str) -> list[dict]:
     out = []
