@@ -57,8 +57,6 @@ def model_label(config) -> str:
   return f'{config.model}({",".join(f"{k}={v}" for k, v in sorted(kwargs.items()))})'
 
 
-
-
 def _target_shape(config, batch: int = 1) -> tuple[int, ...]:
   return (batch, *config.data.image_size, config.data.channels)
 
@@ -71,10 +69,6 @@ def _input_shape(config, batch: int = 1) -> tuple[int, ...]:
     return shape
   degrade = degradations.build(degradations.resolve(config.degradation))
   return jax.eval_shape(degrade, jax.random.key(0), jax.ShapeDtypeStruct(shape, jnp.float32)).shape
-
-
-
-
 
 
 def check_pairs(label: str, scale: int, inputs_shape, targets_shape, where: str) -> None:
@@ -198,5 +192,5 @@ def task(config) -> Task:
               degradation=_spec(config.degradation),
               eval_degradation=_spec(config.eval.degradation or config.degradation),
               conv_impl=policy.conv_impl(config.conv_impl),
-              inference_conv_impl=policy.inference_conv_impl(config.conv_impl), objective=_objective(config, model),
-              dtype=_compute_dtype(config))
+              inference_conv_impl=policy.inference_conv_impl(config.conv_impl),
+              objective=_objective(config, model), dtype=_compute_dtype(config))

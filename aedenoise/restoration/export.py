@@ -73,7 +73,8 @@ def _export(fn: Callable, shape, platforms) -> jax.export.Exported:
       jax.ShapeDtypeStruct(shape, jnp.float32))
 
 
-def _symbolic(fn: Callable, geometry: model_geometry.Geometry, input_shape, out_channels: int, platforms):
+def _symbolic(fn: Callable, geometry: model_geometry.Geometry, input_shape, out_channels: int,
+              platforms):
   """(export, size contract) with symbolic height and width; raises if the model cannot be traced
   so, or if JAX cannot prove the output `scale` times the input."""
   m, c, s = geometry.multiple, geometry.channels, geometry.scale
@@ -143,8 +144,7 @@ def check_output(output: str, workdir: str | None = None) -> None:
       raise UserError(f'--output {target} is a folder; export writes a file, e.g. '
                       f'{os.path.join(target, "model.jax")}')
   workdir_lib.check_outside(output, workdir, '--output')
-  workdir_lib.check_not_in_run(os.path.dirname(os.path.abspath(output)) if paths.is_local(output)
-                               else output, '--output')
+  workdir_lib.check_not_in_run(os.path.dirname(output) or '.', '--output')
   for target in (output, output + '.json'):
     if paths.path(target).exists() and not _is_export(target):
       raise UserError(f'--output {target} exists and is not an exported model; export replaces '

@@ -114,7 +114,7 @@ class Restorer:
     self.batch = max(n_dev, (wanted // n_dev) * n_dev)
     self.data = parallel.batch_sharding(mesh)
     self.variables = variables
-    # One compile per tile shape and batch: every batch is padded to its full size.
+    # One compile per tile shape and batch size: a batch is padded to `padded_batch` tiles.
     self._apply = task.jit(task.predict, inference=True,
                            in_shardings=(parallel.replicated(mesh), self.data),
                            out_shardings=parallel.replicated(mesh))

@@ -8,8 +8,9 @@ output folder that cannot be written or has no room for one image; an output fol
 lies inside, a training workdir; a file of an output's name that is not a finished output of its
 input (the user's, or another image's), unless `overwrite`. It reads every input's header
 (unreadable ones are skipped and counted) and keeps the outputs a previous run finished (or redoes
-them, `redo_finished`), so a run killed midway resumes where it stopped. `write` writes one image whole or
-not at all (aedenoise/runtime/paths.py) and turns a failure into one line that names the file.
+them, `redo_finished`), so a run killed midway resumes where it stopped. `write` writes one image
+whole or not at all (aedenoise/runtime/paths.py) and turns a failure into one line that names the
+file.
 """
 from __future__ import annotations
 

@@ -81,10 +81,11 @@ def run_holding(path: str) -> str | None:
   inside, or None."""
   if not path or not paths.is_local(path):
     return None
+  config, checkpoints = RUN_MARKS
   here = os.path.realpath(path)
   while True:
-    if (os.path.isfile(os.path.join(here, 'config.json')) and
-        os.path.isdir(os.path.join(here, 'checkpoints'))):
+    if (os.path.isfile(os.path.join(here, config)) and
+        os.path.isdir(os.path.join(here, checkpoints))):
       return here
     parent = os.path.dirname(here)
     if parent == here:

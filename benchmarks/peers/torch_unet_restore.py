@@ -32,7 +32,8 @@ class UNet(nn.Module):
     for s, f in enumerate(self.features):
       if s:
         self.layers[f'down_{s}'] = nn.Conv2d(prev, f, 2, stride=2)
-      self.layers[f'enc_{s}_1'], self.layers[f'enc_{s}_2'] = conv(prev if not s else f, f), conv(f, f)
+      self.layers[f'enc_{s}_1'] = conv(f if s else prev, f)  # after down_{s}: f channels
+      self.layers[f'enc_{s}_2'] = conv(f, f)
       prev = f
     for s in range(len(self.features) - 2, -1, -1):
       f = self.features[s]
